@@ -1,0 +1,30 @@
+# cd4ml: `make demo` and `make test` are all a fresh clone needs; both bootstrap first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.PHONY: help bootstrap demo test typecheck bench clean-demo
+
+# The Temporal CLI installed by bootstrap, for recipes and the processes they start.
+export PATH := $(CURDIR)/.cd4ml/bin:$(PATH)
+
+help: ## list the targets
+	@echo "cd4ml make targets:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 14
+
+bootstrap: ## install pnpm deps, Temporal CLI 1.5.1 and the Python venv (idempotent, ~1 s when done)
+	@bash scripts/bootstrap.sh
+
+demo: bootstrap ## run the end-to-end demo (scripts/demo.ts)
+	pnpm exec tsx scripts/demo.ts
+
+test: bootstrap ## typecheck, then run all vitest tests
+	pnpm exec tsc -p tsconfig.json
+	pnpm exec vitest run
+
+typecheck: bootstrap ## typecheck only
+	pnpm exec tsc -p tsconfig.json
+
+bench: bootstrap ## run the orchestration-overhead benchmark
+	pnpm exec tsx bench/orchestration-overhead.ts
+
+clean-demo: ## remove the demo's state (.cd4ml/demo) only
+	rm -rf .cd4ml/demo

@@ -1,0 +1,32 @@
+import type { Client } from '@temporalio/client';
+import type { TrainingRequestInput } from '@cd4ml/contracts';
+import { resolveTraining } from './resolve/resolve-training.ts';
+import { requestLease, isWorkflowRunning } from './lease/lease.ts';
+import { startMachine, stopMachine } from './compute/index.ts';
+import { evaluateCandidate } from './gate/evaluate-candidate.ts';
+import { publishRelease, type PublishInput } from './release/publish.ts';
+import { openStore } from './release/store.ts';
+
+export interface ControlDeps {
+  client: Client;
+  /** Bare mirrors of project repositories, for reading cd4ml.yaml before anything starts. */
+  mirrorsDir: string;
+  /** Release store used when cd4ml.yaml names none. */
+  defaultStore: string;
+}
+
+/** Activities run by the control worker: everything that does not need the training machine. */
+export function createControlActivities(deps: ControlDeps) {
+  return {
+    resolveTraining: (request: TrainingRequestInput) => resolveTraining(deps, request),
+    requestLease: (input: { location: string; workflowId: string }) => requestLease(deps.client, input),
+    isWorkflowRunning: (workflowId: string) => isWorkflowRunning(deps.client, workflowId),
+    startMachine,
+    stopMachine,
+    evaluateCandidate,
+    publishRelease: (input: PublishInput & { store: string }) => publishRelease(openStore(input.store), input),
+    discardCandidate: (input: { store: string; key: string }) => openStore(input.store).removePrefix(input.key),
+  };
+}
+
+export type ControlActivities = ReturnType<typeof createControlActivities>;

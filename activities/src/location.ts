@@ -1,0 +1,61 @@
+import path from 'node:path';
+import type { OutputsConfig, CandidateRef } from '@cd4ml/contracts';
+import { checkoutCommit } from './git/checkout.ts';
+import { tagRelease } from './git/tag-release.ts';
+import { pullData, pushArtifacts } from './dvc/sync.ts';
+import { reproPipeline } from './dvc/repro.ts';
+import { dataHashes } from './dvc/lock.ts';
+import { stageCandidate } from './release/stage-candidate.ts';
+
+export interface LocationDeps {
+  /** Persistent checkouts live in <workdir>/<project>. */
+  workdir: string;
+  /** Python venv with dvc and the project's libraries. */
+  venv: string;
+}
+
+/** What every location activity needs to find its checkout. */
+export interface CheckoutRef {
+  project: string;
+  /** Folder of the DVC project inside the repository ('.' for the root). */
+  projectDir: string;
+}
+
+/** Activities run by the location worker, on the training machine, against its persistent checkout. */
+export function createLocationActivities(deps: LocationDeps) {
+  const repoDir = (ref: CheckoutRef) => path.join(deps.workdir, ref.project);
+  const projectDir = (ref: CheckoutRef) => path.join(repoDir(ref), ref.projectDir);
+  const env = { venv: deps.venv };
+
+  return {
+    async checkout(input: CheckoutRef & { repoUrl: string; commit: string }): Promise<void> {
+      await checkoutCommit(repoDir(input), input.repoUrl, input.commit);
+    },
+
+    async dvcPull(input: CheckoutRef): Promise<{ dvcFiles: string[] }> {
+      return pullData(env, projectDir(input));
+    },
+
+    async dvcRepro(input: CheckoutRef & { timeoutMs: number }): Promise<{ ran: string[]; skipped: string[] }> {
+      return reproPipeline(env, projectDir(input), input.timeoutMs);
+    },
+
+    async stageCandidate(
+      input: CheckoutRef & { store: string; tag: string; outputs: OutputsConfig; dvcFiles: string[] },
+    ): Promise<CandidateRef> {
+      const dir = projectDir(input);
+      return stageCandidate(dir, { ...input, data: await dataHashes(dir, input.dvcFiles) });
+    },
+
+    async dvcPush(input: CheckoutRef): Promise<void> {
+      return pushArtifacts(env, projectDir(input));
+    },
+
+    async tagRelease(input: CheckoutRef & { commit: string; tag: string; message: string }): Promise<{ tagCommit: string }> {
+      const lockFile = path.posix.join(input.projectDir, 'dvc.lock');
+      return tagRelease(repoDir(input), { ...input, lockFile });
+    },
+  };
+}
+
+export type LocationActivities = ReturnType<typeof createLocationActivities>;

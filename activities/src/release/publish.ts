@@ -1,0 +1,82 @@
+import { readFile } from 'node:fs/promises';
+import { ApplicationFailure } from '@temporalio/activity';
+import {
+  FailureType, HoldoutSet, ReleaseManifest, SmokeSet, latestKey, releaseKey,
+  type CandidateRef, type Check, type Metrics, type TensorSpec,
+} from '@cd4ml/contracts';
+import { readManifest } from './baseline.ts';
+import { renderReport } from './report.ts';
+import type { ReleaseStore } from './store.ts';
+
+export interface PublishInput {
+  project: string;
+  tag: string;
+  git: { repoUrl: string; branch: string; commit: string; tagCommit: string };
+  candidate: CandidateRef;
+  checks: Check[];
+  baseline: { tag: string; metrics: Metrics } | null;
+  model: { inputs: TensorSpec[]; outputs: TensorSpec[] };
+  location: string;
+  machine: { provider: string; instanceType: string | null; seconds: number };
+  durations: Record<string, number>;
+  requestedBy: string;
+  reason: string;
+}
+
+/**
+ * Publishes an accepted candidate: model, report, then release.json, then
+ * latest.json, each written atomically, so a reader never sees a release
+ * without its model. Publishing the same training again changes nothing.
+ */
+export async function publishRelease(store: ReleaseStore, input: PublishInput): Promise<{ key: string }> {
+  const key = releaseKey(input.project, input.tag);
+  const existing = await readManifest(store, input.project, input.tag);
+  if (existing) {
+    if (existing.git.commit === input.git.commit && existing.model.sha256 === input.candidate.model.sha256) {
+      await store.putText(latestKey(input.project), JSON.stringify({ tag: input.tag }) + '\n');
+      return { key };
+    }
+    throw ApplicationFailure.nonRetryable(
+      `release ${key} already exists from commit ${existing.git.commit.slice(0, 8)}: choose another release tag`,
+      FailureType.ReleaseConflict,
+    );
+  }
+  const read = async (file: string) => JSON.parse(await readFile(await store.localFile(`${input.candidate.key}/${file}`), 'utf8'));
+  const smoke = SmokeSet.parse(await read(input.candidate.files.smoke));
+  const holdout = HoldoutSet.parse(await read(input.candidate.files.holdout));
+
+  const manifest: ReleaseManifest = ReleaseManifest.parse({
+    schemaVersion: 1,
+    tag: input.tag,
+    project: input.project,
+    createdAt: new Date().toISOString(),
+    git: input.git,
+    data: input.candidate.data,
+    params: input.candidate.params,
+    metrics: input.candidate.metrics,
+    baseline: input.baseline,
+    checks: input.checks,
+    model: {
+      file: 'model.onnx',
+      sha256: input.candidate.model.sha256,
+      bytes: input.candidate.model.bytes,
+      inputs: input.model.inputs,
+      outputs: input.model.outputs,
+      features: holdout.features,
+      classes: holdout.classes,
+    },
+    smoke,
+    image: null,
+    location: input.location,
+    machine: input.machine,
+    durations: input.durations,
+    requestedBy: input.requestedBy,
+    reason: input.reason,
+  });
+  await store.copy(`${input.candidate.key}/${input.candidate.files.model}`, `${key}/model.onnx`);
+  await store.putText(`${key}/report.md`, renderReport(manifest));
+  await store.putText(`${key}/release.json`, JSON.stringify(manifest, null, 2) + '\n');
+  await store.putText(latestKey(input.project), JSON.stringify({ tag: input.tag }) + '\n');
+  await store.removePrefix(input.candidate.key);
+  return { key };
+}

@@ -1,0 +1,100 @@
+import { cp, mkdir, rm, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { parseDocument } from 'yaml';
+
+export const EXAMPLE_DIR = fileURLToPath(new URL('../../../examples/penguins', import.meta.url));
+
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: 'cd4ml demo', GIT_AUTHOR_EMAIL: 'demo@localhost',
+  GIT_COMMITTER_NAME: 'cd4ml demo', GIT_COMMITTER_EMAIL: 'demo@localhost',
+  GIT_TERMINAL_PROMPT: '0',
+};
+
+/**
+ * The example project as a team would have it: a git repository (a local bare
+ * one stands in for GitLab), a DVC remote (a local folder stands in for S3),
+ * and a working clone where "people" commit new data or params.
+ */
+export class ExampleRepo {
+  readonly repoUrl: string;
+  readonly workDir: string;
+  readonly dvcRemote: string;
+
+  constructor(readonly root: string, readonly venv: string) {
+    this.repoUrl = path.join(root, 'penguins.git');
+    this.workDir = path.join(root, 'work');
+    this.dvcRemote = path.join(root, 'dvc-remote');
+  }
+
+  private env() {
+    return { ...GIT_ENV, PATH: `${path.join(this.venv, 'bin')}${path.delimiter}${process.env.PATH}`, DVC_NO_ANALYTICS: '1' };
+  }
+
+  async run(cmd: string, ...args: string[]): Promise<string> {
+    const r = await execa(cmd, args, { cwd: this.workDir, env: this.env(), stdin: 'ignore' });
+    return r.stdout.trim();
+  }
+
+  /** Creates everything from examples/penguins; replaces what was there. */
+  async create(): Promise<string> {
+    await rm(this.root, { recursive: true, force: true });
+    await mkdir(this.root, { recursive: true });
+    await execa('git', ['init', '--quiet', '--bare', '--initial-branch=main', this.repoUrl]);
+    await cp(EXAMPLE_DIR, this.workDir, {
+      recursive: true,
+      filter: (src) => !/(__pycache__|\/\.dvc\/|\/data\/|\/model\/|dvc\.lock$|metrics\.json$)/.test(src),
+    });
+    await this.run('git', 'init', '--quiet', '--initial-branch=main');
+    await this.run('dvc', 'init', '--quiet');
+    await this.run('dvc', 'config', 'core.autostage', 'true');
+    await this.run('dvc', 'remote', 'add', '--default', 'storage', this.dvcRemote);
+    await this.run('python', 'scripts/init_data.py');
+    await this.run('dvc', 'add', '--quiet', 'data/raw');
+    await this.run('dvc', 'push', '--quiet');
+    await this.run('git', 'add', '-A');
+    await this.run('git', 'commit', '--quiet', '-m', 'penguins: initial data (days 1-6) and pipeline');
+    await this.run('git', 'remote', 'add', 'origin', this.repoUrl);
+    await this.run('git', 'push', '--quiet', 'origin', 'main');
+    return this.head();
+  }
+
+  head(): Promise<string> {
+    return this.run('git', 'rev-parse', 'HEAD');
+  }
+
+  /** The nightly data drop: the next day's rows, tracked and pushed. Null when no day is left. */
+  async appendDay(): Promise<string | null> {
+    try {
+      await this.run('python', 'scripts/append_day.py');
+    } catch (err) {
+      if ((err as { exitCode?: number }).exitCode === 3) return null;
+      throw err;
+    }
+    await this.run('dvc', 'add', '--quiet', 'data/raw');
+    await this.run('dvc', 'push', '--quiet');
+    return this.commitAndPush('data: next day');
+  }
+
+  /** Sets params.yaml values ("train.max_depth" -> 1) and commits. */
+  async setParams(values: Record<string, unknown>, message = 'params: change'): Promise<string> {
+    const file = path.join(this.workDir, 'params.yaml');
+    const doc = parseDocument(await readFile(file, 'utf8'));
+    for (const [key, value] of Object.entries(values)) doc.setIn(key.split('.'), value);
+    await writeFile(file, doc.toString());
+    return this.commitAndPush(message);
+  }
+
+  async writeFile(rel: string, text: string, message: string): Promise<string> {
+    await writeFile(path.join(this.workDir, rel), text);
+    return this.commitAndPush(message);
+  }
+
+  async commitAndPush(message: string): Promise<string> {
+    await this.run('git', 'add', '-A');
+    await this.run('git', 'commit', '--quiet', '--allow-empty', '-m', message);
+    await this.run('git', 'push', '--quiet', 'origin', 'HEAD:main');
+    return this.head();
+  }
+}

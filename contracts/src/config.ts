@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { parse as parseYaml } from 'yaml';
+
+// cd4ml.yaml: one file in the ML project's repository. Secrets never go here;
+// the file names environment variables where a secret is needed.
+
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h)$/, 'a duration such as 90s, 15m or 2h');
+
+export const LocalLocation = z.object({
+  provider: z.literal('local'),
+  /** Longest a training may hold the location (runaway guard). */
+  maxRuntime: duration.default('2h'),
+}).strict();
+
+export const Ec2Location = z.object({
+  provider: z.literal('ec2'),
+  region: z.string(),
+  endpoint: z.string().url().optional(),
+  instanceId: z.string().optional(),
+  launchTemplate: z.string().optional(),
+  imageId: z.string().optional(),
+  instanceTypes: z.array(z.string()).default([]),
+  spot: z.boolean().default(false),
+  hourlyPrice: z.number().nonnegative().optional(),
+  maxRuntime: duration.default('8h'),
+  workerStartTimeout: duration.default('10m'),
+}).strict();
+
+export const LocationConfig = z.discriminatedUnion('provider', [LocalLocation, Ec2Location]);
+export type LocationConfig = z.infer<typeof LocationConfig>;
+
+export const GateConfig = z.object({
+  /** Key in metrics.json compared with the baseline. */
+  metric: z.string().default('accuracy'),
+  higherIsBetter: z.boolean().default(true),
+  /** How much worse than the baseline the candidate may be and still pass. */
+  margin: z.number().nonnegative().default(0.02),
+  /** Per class, |predicted - true| count on the holdout, as a fraction of the expected count. */
+  classBalanceTolerance: z.number().positive().default(0.1),
+  /** A fold whose score is further than this from the median fold is an outlier. */
+  foldOutlierMaxDeviation: z.number().positive().default(0.1),
+  probabilitySumTolerance: z.number().positive().default(1e-3),
+  /** Names of the model outputs holding class probabilities and the predicted label. */
+  probabilitiesOutput: z.string().default('probabilities'),
+  labelOutput: z.string().default('label'),
+}).strict();
+export type GateConfig = z.infer<typeof GateConfig>;
+
+export const OutputsConfig = z.object({
+  model: z.string().default('model/model.onnx'),
+  metrics: z.string().default('metrics.json'),
+  smoke: z.string().default('model/smoke.json'),
+  holdout: z.string().default('model/holdout.json'),
+}).strict();
+export type OutputsConfig = z.infer<typeof OutputsConfig>;
+
+export const ImageConfig = z.object({
+  dockerfile: z.string().default('Dockerfile'),
+  context: z.string().default('.'),
+  repository: z.string(),
+  builder: z.enum(['buildah', 'kaniko', 'docker']).default('buildah'),
+}).strict();
+
+export const ProjectConfig = z.object({
+  project: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" or "-"'),
+  outputs: OutputsConfig.default(OutputsConfig.parse({})),
+  gate: GateConfig.default(GateConfig.parse({})),
+  locations: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits or "-"'), LocationConfig)
+    .refine((l) => Object.keys(l).length > 0, 'at least one location'),
+  image: ImageConfig.optional(),
+  /** Release store override: a folder or s3://bucket/prefix. Default: the control worker's. */
+  store: z.string().optional(),
+  repro: z.object({ timeout: duration.default('2h') }).strict().default({ timeout: '2h' }),
+}).strict();
+export type ProjectConfig = z.infer<typeof ProjectConfig>;
+
+export class ConfigError extends Error {
+  constructor(readonly file: string, readonly problems: string[]) {
+    super(`${file} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses and validates cd4ml.yaml text; every problem names its path and what was expected. */
+export function parseProjectConfig(text: string, file = 'cd4ml.yaml'): ProjectConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(file, [`not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
+  }
+  const result = ProjectConfig.safeParse(raw ?? {});
+  if (!result.success) {
+    throw new ConfigError(
+      file,
+      result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`),
+    );
+  }
+  return result.data;
+}
+
+/** "90s" | "15m" | "2h" -> milliseconds */
+export function durationMs(d: string): number {
+  const m = /^(\d+)(ms|s|m|h)$/.exec(d);
+  if (!m) throw new Error(`not a duration: ${d}`);
+  const n = Number(m[1]);
+  return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+}

@@ -1,0 +1,26 @@
+// ApplicationFailure types. Deterministic ones are non-retryable; the workflow's
+// retry policies list them so a retry never repeats a failure that cannot change.
+export const FailureType = {
+  ConfigInvalid: 'ConfigInvalid',
+  UnknownLocation: 'UnknownLocation',
+  UnknownCommit: 'UnknownCommit',
+  MissingPipeline: 'MissingPipeline',
+  StageFailed: 'StageFailed',
+  GateRejected: 'GateRejected',
+  CandidateInvalid: 'CandidateInvalid',
+  TagConflict: 'TagConflict',
+  ReleaseConflict: 'ReleaseConflict',
+  CapacityUnavailable: 'CapacityUnavailable',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+export const NON_RETRYABLE_FAILURES: FailureType[] = [
+  FailureType.ConfigInvalid,
+  FailureType.UnknownLocation,
+  FailureType.UnknownCommit,
+  FailureType.MissingPipeline,
+  FailureType.StageFailed,
+  FailureType.CandidateInvalid,
+  FailureType.TagConflict,
+  FailureType.ReleaseConflict,
+];

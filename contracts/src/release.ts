@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { TensorSpec, Tensor } from './tensor.ts';
+import { Check } from './training.ts';
+
+const metricValue = z.union([z.number(), z.array(z.number())]);
+
+// <store>/<project>/<tag>/release.json. Serving trusts nothing it has not
+// checked against this: the model's sha256 and the smoke outputs.
+export const ReleaseManifest = z.object({
+  schemaVersion: z.literal(1),
+  tag: z.string(),
+  project: z.string(),
+  createdAt: z.string(),
+  git: z.object({ repoUrl: z.string(), branch: z.string(), commit: z.string(), tagCommit: z.string() }),
+  data: z.record(z.string(), z.string()),
+  params: z.record(z.string(), z.unknown()),
+  metrics: z.record(z.string(), metricValue),
+  baseline: z.object({ tag: z.string(), metrics: z.record(z.string(), metricValue) }).nullable(),
+  checks: z.array(Check),
+  model: z.object({
+    file: z.string(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    bytes: z.number().int().positive(),
+    inputs: z.array(TensorSpec),
+    outputs: z.array(TensorSpec),
+    features: z.array(z.string()).optional(),
+    classes: z.array(z.string()).optional(),
+  }),
+  smoke: z.object({
+    inputs: z.array(Tensor),
+    expectedOutputs: z.array(Tensor),
+    tolerance: z.number().nonnegative(),
+  }),
+  image: z.object({ ref: z.string(), digest: z.string() }).nullable(),
+  location: z.string(),
+  machine: z.object({ provider: z.string(), instanceType: z.string().nullable(), seconds: z.number() }),
+  durations: z.record(z.string(), z.number()),
+  requestedBy: z.string(),
+  reason: z.string(),
+});
+export type ReleaseManifest = z.infer<typeof ReleaseManifest>;
+
+/** <store>/<project>/latest.json */
+export const LatestPointer = z.object({ tag: z.string() });
+export type LatestPointer = z.infer<typeof LatestPointer>;
+
+export const releaseKey = (project: string, tag: string): string => `${project}/${tag}`;
+export const latestKey = (project: string): string => `${project}/latest.json`;
+export const candidateKey = (project: string, tag: string): string => `${project}/.candidates/${tag}`;

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+const tagPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export const TrainingRequest = z.object({
+  project: z.string().min(1),
+  repoUrl: z.string().min(1),
+  branch: z.string().min(1).default('main'),
+  /** Full or abbreviated sha; absent means the branch head when the run starts. */
+  commit: z.string().regex(/^[0-9a-f]{4,40}$/, 'a hex commit sha').optional(),
+  releaseTag: z.string().regex(tagPattern, 'a git tag: letters, digits, ".", "_" or "-"'),
+  location: z.string().min(1),
+  requestedBy: z.string().default('unknown'),
+  reason: z.string().default(''),
+  configPath: z.string().default('cd4ml.yaml'),
+});
+export type TrainingRequest = z.infer<typeof TrainingRequest>;
+export type TrainingRequestInput = z.input<typeof TrainingRequest>;
+
+export const Stage = z.enum([
+  'queued', 'resolve', 'lease', 'image', 'start-machine', 'checkout', 'dvc-pull', 'dvc-repro',
+  'stage-candidate', 'evaluate', 'dvc-push', 'tag', 'publish', 'stop-machine', 'done',
+]);
+export type Stage = z.infer<typeof Stage>;
+
+export const Check = z.object({ name: z.string(), passed: z.boolean(), detail: z.string() });
+export type Check = z.infer<typeof Check>;
+
+export type Metrics = Record<string, number | number[]>;
+
+export interface GateDecision {
+  accepted: boolean;
+  reasons: string[];
+  checks: Check[];
+  metrics: Metrics;
+  baseline: { tag: string; metrics: Metrics } | null;
+}
+
+/** Answer of the `progress` query: where a training is, for the CLI and the Web UI. */
+export interface TrainingProgress {
+  stage: Stage;
+  stageStartedAt: number;
+  /** Set while the run waits for a busy location: the holder's workflow id. */
+  waitingFor?: string;
+  stages: { stage: Stage; startedAt: number; endedAt?: number }[];
+}
+
+export interface TrainingResult {
+  decision: 'accepted' | 'rejected';
+  reasons: string[];
+  releaseTag: string;
+  commit: string;
+  checks: Check[];
+  metrics: Metrics;
+  baseline: { tag: string; metrics: Metrics } | null;
+  /** Seconds spent per stage. */
+  durations: Partial<Record<Stage, number>>;
+  machineSeconds: number;
+  /** Where the release was published; absent when rejected. */
+  release?: { store: string; key: string; tagCommit: string };
+}

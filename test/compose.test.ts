@@ -1,0 +1,79 @@
+// docker-compose.yml is for users (no Docker engine runs in tests): check that it parses,
+// pins the Temporal image, exposes the ports, and that the worker commands name real files.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+// `yaml` is a dependency of @cd4ml/contracts, not of this package; resolve it from there.
+const { parse } = createRequire(new URL('../contracts/package.json', import.meta.url))('yaml') as {
+  parse(source: string): unknown;
+};
+
+interface Service {
+  image?: string;
+  build?: string | { context?: string };
+  command?: string | string[];
+  ports?: string[];
+  environment?: Record<string, string> | string[];
+  volumes?: string[];
+}
+interface Compose {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+}
+
+const compose = parse(readFileSync(`${root}docker-compose.yml`, 'utf8')) as Compose;
+const words = (command: Service['command']): string[] =>
+  Array.isArray(command) ? command : (command ?? '').split(/\s+/).filter(Boolean);
+const env = (service: Service): Record<string, string> =>
+  Array.isArray(service.environment)
+    ? Object.fromEntries(service.environment.map((kv) => kv.split(/=(.*)/s).slice(0, 2) as [string, string]))
+    : (service.environment ?? {});
+
+describe('docker-compose.yml', () => {
+  it('has the Temporal server and both workers', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['control-worker', 'location-worker', 'temporal']);
+  });
+
+  it('runs the pinned Temporal CLI dev server with its ports and a persistent database', () => {
+    const temporal = compose.services.temporal!;
+    expect(temporal.image).toBe('temporalio/temporal:1.5.1');
+    const command = words(temporal.command);
+    expect(command.slice(0, 2)).toEqual(['server', 'start-dev']);
+    expect(command).toContain('--db-filename');
+    expect(command[command.indexOf('--ip') + 1]).toBe('0.0.0.0');
+    const dbFile = command[command.indexOf('--db-filename') + 1]!;
+    const hostPorts = (temporal.ports ?? []).map((p) => String(p).split(':')[0]);
+    expect(hostPorts).toEqual(expect.arrayContaining(['7233', '8233']));
+    const mounts = (temporal.volumes ?? []).map((v) => v.split(':')[1]);
+    expect(mounts.some((m) => m !== undefined && dbFile.startsWith(`${m}/`))).toBe(true);
+  });
+
+  for (const [name, script, extra] of [
+    ['control-worker', 'workers/src/control-worker.ts', []],
+    ['location-worker', 'workers/src/location-worker.ts', ['--location', 'local']],
+  ] as const) {
+    it(`${name} is built from the repo and runs ${script}`, () => {
+      const service = compose.services[name]!;
+      const context = typeof service.build === 'string' ? service.build : service.build?.context;
+      expect(context).toBe('.');
+      const command = words(service.command);
+      expect(command.slice(0, 3)).toEqual(['pnpm', 'exec', 'tsx']);
+      expect(command[3]).toBe(script);
+      expect(command.slice(4)).toEqual([...extra]);
+      expect(existsSync(`${root}${script}`), `${script} should exist`).toBe(true);
+      expect(env(service)).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', CD4ML_STORE: '/releases' });
+    });
+  }
+
+  it('gives both workers the same releases volume at CD4ML_STORE', () => {
+    const mount = (name: string) =>
+      (compose.services[name]!.volumes ?? []).find((v) => v.split(':')[1] === '/releases')?.split(':')[0];
+    const volume = mount('control-worker');
+    expect(volume).toBeDefined();
+    expect(mount('location-worker')).toBe(volume);
+    expect(Object.keys(compose.volumes ?? {})).toContain(volume);
+  });
+});

@@ -1,0 +1,110 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { type Client, type WorkflowHandle } from '@temporalio/client';
+import { CONTROL_TASK_QUEUE, trainWorkflowId, type TemporalSettings, type TrainingRequestInput, type TrainingResult } from '@cd4ml/contracts';
+import { createControlWorker, createLocationWorker, workflowsPath } from '@cd4ml/workers';
+import { ExampleRepo } from '@cd4ml/client/demo/example-repo';
+import { TEMPORAL_BIN, VENV } from './paths.ts';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** Webpack-bundling the workflows takes seconds: once per test process. */
+export const workflowBundle = () => (bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietLogger }));
+
+const quietLogger = {
+  log() {}, trace() {}, debug() {}, info() {}, warn() {}, error(m: string, meta?: unknown) { console.error(m, meta); },
+} as never;
+
+export interface RunningWorker {
+  stop(): Promise<void>;
+}
+
+/**
+ * One test stack: a real Temporal dev server (the pinned CLI) on a free port,
+ * a scratch folder holding the release store, the example repository and the
+ * location's persistent checkout, and helpers to run workers in this process.
+ */
+export class Stack {
+  readonly store: string;
+  readonly home: string;
+  readonly example: ExampleRepo;
+  private readonly workers: RunningWorker[] = [];
+
+  private constructor(readonly env: TestWorkflowEnvironment, readonly dir: string) {
+    this.store = path.join(dir, 'releases');
+    this.home = path.join(dir, 'home');
+    this.example = new ExampleRepo(path.join(dir, 'example'), VENV);
+  }
+
+  static async start(): Promise<Stack> {
+    const env = await TestWorkflowEnvironment.createLocal({
+      server: { executable: { type: 'existing-path', path: TEMPORAL_BIN }, log: { format: 'pretty', level: 'error' } },
+    });
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cd4ml-test-'));
+    return new Stack(env, dir);
+  }
+
+  get client(): Client {
+    return this.env.client;
+  }
+
+  get temporal(): TemporalSettings {
+    return { address: this.env.address, namespace: 'default', tls: false };
+  }
+
+  workdir(location: string): string {
+    return path.join(this.dir, 'locations', location);
+  }
+
+  async startControlWorker(): Promise<RunningWorker> {
+    const { worker, close } = await createControlWorker({
+      temporal: this.temporal, home: this.home, store: this.store, workflowBundle: await workflowBundle(),
+    });
+    return this.track(worker, close);
+  }
+
+  async startLocationWorker(location = 'local'): Promise<RunningWorker> {
+    const { worker, close } = await createLocationWorker({
+      temporal: this.temporal, location, workdir: this.workdir(location), venv: VENV,
+    });
+    return this.track(worker, close);
+  }
+
+  private track(worker: Worker, close: () => Promise<void>): RunningWorker {
+    const running = worker.run();
+    const handle: RunningWorker = {
+      stop: async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running.catch(() => undefined);
+        await close();
+        this.workers.splice(this.workers.indexOf(handle), 1);
+      },
+    };
+    this.workers.push(handle);
+    return handle;
+  }
+
+  async startTraining(req: Partial<TrainingRequestInput> & { releaseTag: string }): Promise<WorkflowHandle> {
+    const request: TrainingRequestInput = {
+      project: 'penguins', repoUrl: this.example.repoUrl, branch: 'main', location: 'local',
+      requestedBy: 'test', reason: 'test', ...req,
+    };
+    return this.client.workflow.start('trainModel', {
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId: trainWorkflowId(request.project, request.releaseTag),
+      args: [request],
+    });
+  }
+
+  async train(req: Partial<TrainingRequestInput> & { releaseTag: string }): Promise<TrainingResult> {
+    return (await this.startTraining(req)).result();
+  }
+
+  async stop(): Promise<void> {
+    for (const w of [...this.workers].reverse()) await w.stop();
+    await this.env.teardown();
+    if (!process.env.CD4ML_KEEP_TEST_DIRS) await rm(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { CONTROL_TASK_QUEUE, type TemporalSettings } from '@cd4ml/contracts';
+import { createControlActivities } from '@cd4ml/activities';
+
+export const workflowsPath = fileURLToPath(new URL('../../workflows/src/index.ts', import.meta.url));
+
+export interface ControlWorkerOptions {
+  temporal: TemporalSettings;
+  /** cd4ml's own state: repository mirrors. */
+  home: string;
+  /** Release store when cd4ml.yaml names none. */
+  store: string;
+  /** A prebuilt workflow bundle (tests bundle once for many workers). */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/** The control worker: all workflows, and the activities that do not need the training machine. */
+export async function createControlWorker(opts: ControlWorkerOptions): Promise<{ worker: Worker; close: () => Promise<void> }> {
+  const { address, namespace, apiKey, tls } = opts.temporal;
+  const connection = await NativeConnection.connect({ address, apiKey, tls: tls || undefined });
+  const clientConnection = await Connection.connect({ address, apiKey, tls: tls || undefined });
+  const client = new Client({ connection: clientConnection, namespace });
+  const worker = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: CONTROL_TASK_QUEUE,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
+    activities: createControlActivities({
+      client,
+      mirrorsDir: path.join(opts.home, 'mirrors'),
+      defaultStore: opts.store,
+    }),
+  });
+  return {
+    worker,
+    close: async () => {
+      await clientConnection.close();
+      await connection.close();
+    },
+  };
+}

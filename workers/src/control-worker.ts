@@ -1,0 +1,19 @@
+import { Command } from 'commander';
+import { temporalSettings } from '@cd4ml/contracts';
+import { createControlWorker } from './control-worker-setup.ts';
+import { cd4mlHome, defaultStore } from './paths.ts';
+
+const opts = new Command('control-worker')
+  .description('Runs cd4ml workflows and the control activities (task queue cd4ml-control)')
+  .option('--store <folder>', 'release store when cd4ml.yaml names none', defaultStore())
+  .option('--home <folder>', 'state folder (repository mirrors)', cd4mlHome())
+  .parse()
+  .opts<{ store: string; home: string }>();
+
+const { worker, close } = await createControlWorker({ temporal: temporalSettings(), home: opts.home, store: opts.store });
+console.log(`control worker: polling cd4ml-control, store ${opts.store}`);
+try {
+  await worker.run(); // returns after SIGINT/SIGTERM, once running tasks finish
+} finally {
+  await close();
+}

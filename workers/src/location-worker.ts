@@ -1,0 +1,25 @@
+import { Command } from 'commander';
+import { locationTaskQueue, temporalSettings } from '@cd4ml/contracts';
+import { createLocationWorker } from './location-worker-setup.ts';
+import { defaultVenv, defaultWorkdir } from './paths.ts';
+
+const opts = new Command('location-worker')
+  .description('Runs training steps for one location against its persistent checkout')
+  .requiredOption('--location <name>', 'location name, as in cd4ml.yaml', process.env.CD4ML_LOCATION)
+  .option('--workdir <folder>', 'persistent checkouts (default .cd4ml/locations/<location>)')
+  .option('--venv <folder>', 'Python venv with dvc and the project libraries', defaultVenv())
+  .parse()
+  .opts<{ location: string; workdir?: string; venv: string }>();
+
+const { worker, close } = await createLocationWorker({
+  temporal: temporalSettings(),
+  location: opts.location,
+  workdir: opts.workdir ?? defaultWorkdir(opts.location),
+  venv: opts.venv,
+});
+console.log(`location worker: polling ${locationTaskQueue(opts.location)}`);
+try {
+  await worker.run();
+} finally {
+  await close();
+}

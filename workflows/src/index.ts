@@ -1,0 +1,2 @@
+export { trainModel } from './train-model.ts';
+export { locationLease } from './location-lease.ts';

@@ -1,0 +1,3 @@
+// Signals and queries for clients: importing these does not load workflow code.
+export { progressQuery } from './progress.ts';
+export { leaseStateQuery, acquireSignal, releaseSignal } from './location-lease.ts';

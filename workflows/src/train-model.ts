@@ -1,0 +1,143 @@
+import {
+  ActivityFailure, ApplicationFailure, CancellationScope, condition, getExternalWorkflowHandle,
+  proxyActivities, setHandler, workflowInfo, type ActivityOptions,
+} from '@temporalio/workflow';
+import type { ControlActivities, LocationActivities, Machine, TrainingPlan } from '@cd4ml/activities';
+import type { TrainingRequestInput, TrainingResult } from '@cd4ml/contracts/training';
+import { durationMs } from '@cd4ml/contracts/config';
+import { FailureType, NON_RETRYABLE_FAILURES } from '@cd4ml/contracts/failures';
+import { locationTaskQueue, locationWorkflowId } from '@cd4ml/contracts/ids';
+import { grantedSignal, releaseSignal } from './location-lease.ts';
+import { ProgressTracker } from './progress.ts';
+
+const retry: ActivityOptions['retry'] = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '1 minute',
+  maximumAttempts: 8,
+  nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+};
+
+const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry });
+const gate = proxyActivities<ControlActivities>({ startToCloseTimeout: '10 minutes', retry });
+// Cleanup must outlast any outage: it retries until it succeeds.
+const cleanup = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+/** Activities on the location's own task queue, served by the worker on the training machine. */
+function locationActivities(location: string, reproTimeout: string) {
+  // A short heartbeat timeout: a worker that dies mid-step is noticed in seconds and the step retried.
+  const base = { taskQueue: locationTaskQueue(location), heartbeatTimeout: '20 seconds', retry };
+  return {
+    steps: proxyActivities<LocationActivities>({ ...base, startToCloseTimeout: '30 minutes' }),
+    repro: proxyActivities<LocationActivities>({ ...base, startToCloseTimeout: durationMs(reproTimeout) }),
+  };
+}
+
+/**
+ * One training, id `train/<project>/<tag>`: the CD4ML pipeline from commit to
+ * release. Cleanup (stop the machine, give the location back) always runs.
+ */
+export async function trainModel(request: TrainingRequestInput): Promise<TrainingResult> {
+  const { workflowId } = workflowInfo();
+  const progress = new ProgressTracker(`train ${request.project} ${request.releaseTag} on ${request.location}`);
+
+  progress.enter('resolve');
+  const plan: TrainingPlan = await control.resolveTraining(request);
+  const { request: req, commit, config } = plan;
+  const ref = { project: req.project, projectDir: req.configPath.includes('/') ? req.configPath.replace(/\/[^/]*$/, '') : '.' };
+
+  let granted = false;
+  setHandler(grantedSignal, () => void (granted = true));
+  let machine: Machine | undefined;
+  let leaseRequested = false;
+  try {
+    leaseRequested = true;
+    const lease = await control.requestLease({ location: req.location, workflowId });
+    if (!granted) {
+      const holder = lease.holder && lease.holder !== workflowId ? lease.holder : undefined;
+      progress.enter('lease', `location ${req.location}${holder ? ` (held by ${holder})` : ''}`);
+      await condition(() => granted);
+    }
+
+    progress.enter('start-machine');
+    machine = await control.startMachine({ location: req.location, config: plan.location, workflowId });
+
+    const { steps, repro } = locationActivities(req.location, config.repro.timeout);
+    progress.enter('checkout');
+    await steps.checkout({ ...ref, repoUrl: req.repoUrl, commit });
+    progress.enter('dvc-pull');
+    const { dvcFiles } = await steps.dvcPull(ref);
+    progress.enter('dvc-repro');
+    await repro.dvcRepro({ ...ref, timeoutMs: durationMs(config.repro.timeout) });
+    progress.enter('stage-candidate');
+    const candidate = await steps.stageCandidate({ ...ref, store: plan.store, tag: req.releaseTag, outputs: config.outputs, dvcFiles });
+
+    progress.enter('evaluate');
+    const evaluation = await gate.evaluateCandidate({ project: req.project, candidate, gate: config.gate });
+    const result = (extra: Partial<TrainingResult>): TrainingResult => ({
+      decision: evaluation.accepted ? 'accepted' : 'rejected',
+      reasons: evaluation.reasons,
+      releaseTag: req.releaseTag,
+      commit,
+      checks: evaluation.checks,
+      metrics: evaluation.metrics,
+      baseline: evaluation.baseline,
+      durations: progress.durations(),
+      machineSeconds: (Date.now() - machine!.startedAt) / 1000,
+      ...extra,
+    });
+    if (!evaluation.accepted) {
+      await control.discardCandidate({ store: plan.store, key: candidate.key });
+      progress.enter('done');
+      return result({});
+    }
+
+    progress.enter('dvc-push');
+    await steps.dvcPush(ref);
+    progress.enter('tag');
+    const { tagCommit } = await steps.tagRelease({
+      ...ref, commit, tag: req.releaseTag,
+      message: `cd4ml release ${req.releaseTag}: ${config.gate.metric} ${String(evaluation.metrics[config.gate.metric])}${req.reason ? `\n\n${req.reason}` : ''}`,
+    });
+    progress.enter('publish');
+    const published = await control.publishRelease({
+      store: plan.store,
+      project: req.project,
+      tag: req.releaseTag,
+      git: { repoUrl: req.repoUrl, branch: req.branch, commit, tagCommit },
+      candidate,
+      checks: evaluation.checks,
+      baseline: evaluation.baseline,
+      model: evaluation.model,
+      location: req.location,
+      machine: { provider: machine.provider, instanceType: machine.instanceType, seconds: (Date.now() - machine.startedAt) / 1000 },
+      durations: progress.durations(),
+      requestedBy: req.requestedBy,
+      reason: req.reason,
+    });
+    progress.enter('done');
+    return result({ release: { store: plan.store, key: published.key, tagCommit } });
+  } catch (err) {
+    // Surface the activity's own failure (type and message) as the training's failure.
+    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
+      const cause = err.cause;
+      throw ApplicationFailure.create({ message: cause.message, type: cause.type ?? FailureType.StageFailed, details: cause.details as unknown[], nonRetryable: true, cause: err });
+    }
+    throw err;
+  } finally {
+    // Not cancellable: a cancelled or failed training still switches its machine off and frees the location.
+    await CancellationScope.nonCancellable(async () => {
+      if (machine) {
+        progress.enter('stop-machine');
+        await cleanup.stopMachine(machine);
+      }
+      if (leaseRequested) {
+        // If the lease has already ended there is nothing to give back.
+        await getExternalWorkflowHandle(locationWorkflowId(req.location)).signal(releaseSignal, { workflowId }).catch(() => undefined);
+      }
+    });
+  }
+}
