@@ -1,7 +1,7 @@
 # cd4ml: `make demo` and `make test` are all a fresh clone needs; both bootstrap first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap demo test typecheck bench clean-demo
+.PHONY: help bootstrap demo stop test typecheck bench clean-demo
 
 # The Temporal CLI installed by bootstrap, for recipes and the processes they start.
 export PATH := $(CURDIR)/.cd4ml/bin:$(PATH)
@@ -13,8 +13,11 @@ help: ## list the targets
 bootstrap: ## install pnpm deps, Temporal CLI 1.5.1 and the Python venv (idempotent, ~1 s when done)
 	@bash scripts/bootstrap.sh
 
-demo: bootstrap ## run the end-to-end demo (scripts/demo.ts)
+demo: bootstrap ## run the example end to end: Temporal dev server, workers, one training (again: new data, gated against the last release)
 	pnpm exec tsx scripts/demo.ts
+
+stop: ## stop the demo's Temporal dev server and workers
+	@pnpm exec tsx client/src/cli.ts demo stop
 
 test: bootstrap ## typecheck, then run all vitest tests
 	pnpm exec tsc -p tsconfig.json

@@ -91,7 +91,6 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
     });
     if (!evaluation.accepted) {
       await control.discardCandidate({ store: plan.store, key: candidate.key });
-      progress.enter('done');
       return result({});
     }
 
@@ -118,7 +117,6 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
       requestedBy: req.requestedBy,
       reason: req.reason,
     });
-    progress.enter('done');
     return result({ release: { store: plan.store, key: published.key, tagCommit } });
   } catch (err) {
     // Surface the activity's own failure (type and message) as the training's failure.
@@ -134,6 +132,7 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
         progress.enter('stop-machine');
         await cleanup.stopMachine(machine);
       }
+      progress.enter('done');
       if (leaseRequested) {
         // If the lease has already ended there is nothing to give back.
         await getExternalWorkflowHandle(locationWorkflowId(req.location)).signal(releaseSignal, { workflowId }).catch(() => undefined);

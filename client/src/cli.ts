@@ -1,0 +1,25 @@
+import { Command } from 'commander';
+import { trainCommand } from './commands/train.ts';
+import { statusCommand } from './commands/status.ts';
+import { cancelCommand } from './commands/cancel.ts';
+import { demoCommand } from './commands/demo.ts';
+
+const program = new Command('cd4ml')
+  .description(
+    'Continuous delivery for ML on Temporal: train, gate and release models.\n' +
+      'Talks to Temporal at $TEMPORAL_ADDRESS (default localhost:7233), namespace $TEMPORAL_NAMESPACE;\n' +
+      'runs are visible in the Temporal Web UI (http://localhost:8233 for the dev server).',
+  )
+  .showHelpAfterError();
+
+trainCommand(program);
+statusCommand(program);
+cancelCommand(program);
+demoCommand(program);
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  console.error(`cd4ml: ${(err as Error).message}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { trainWorkflowId } from '@cd4ml/contracts';
+import { connectClient } from '../connection.ts';
+import { startTraining } from '../start-training.ts';
+import { watchTraining } from '../watch-training.ts';
+import { renderOutcome } from '../render.ts';
+import { exitCodeOf } from './exit-codes.ts';
+
+export function trainCommand(program: Command): void {
+  program
+    .command('train')
+    .description('train, gate and release a model; follows the run until it ends (exit 0 accepted, 3 rejected, 1 failed)')
+    .requiredOption('--repo <url>', 'git repository of the ML project (any git url, or a local path)')
+    .requiredOption('--project <name>', 'project name, as in its cd4ml.yaml')
+    .requiredOption('--tag <tag>', 'release tag to create, e.g. v1.4')
+    .option('--branch <branch>', 'branch to train', 'main')
+    .option('--commit <sha>', 'commit to train (default: the branch head)')
+    .option('--location <name>', 'where to train, a location in cd4ml.yaml', 'local')
+    .option('--reason <text>', 'why: shown on the release', 'cli')
+    .option('--requested-by <who>', 'who asks', process.env.USER ?? 'cli')
+    .option('--config <path>', 'cd4ml.yaml path in the repository', 'cd4ml.yaml')
+    .option('--no-wait', 'start (or find) the training and return its id')
+    .action(async (o) => {
+      const client = await connectClient();
+      const { handle, attached } = await startTraining(client, {
+        project: o.project, repoUrl: o.repo, branch: o.branch, commit: o.commit, releaseTag: o.tag,
+        location: o.location, reason: o.reason, requestedBy: o.requestedBy, configPath: o.config,
+      });
+      const id = trainWorkflowId(o.project, o.tag);
+      console.log(`${attached ? 'attached to' : 'started'} ${id}`);
+      if (!o.wait) return;
+      const outcome = await watchTraining(handle);
+      console.log(renderOutcome(outcome));
+      process.exitCode = exitCodeOf(outcome);
+    });
+}

@@ -1,0 +1,40 @@
+import type { Metrics, TrainingResult } from '@cd4ml/contracts';
+import type { TrainingOutcome } from './start-training.ts';
+
+const num = (v: number | number[] | undefined) =>
+  v === undefined ? '-' : Array.isArray(v) ? `[${v.map((x) => x.toFixed(3)).join(', ')}]` : Number.isInteger(v) ? String(v) : v.toFixed(4);
+
+function metricsTable(metrics: Metrics, baseline: TrainingResult['baseline']): string[] {
+  const rows = Object.keys(metrics).map((name) => {
+    const c = metrics[name];
+    const b = baseline?.metrics[name];
+    const delta = typeof c === 'number' && typeof b === 'number' ? `${c - b >= 0 ? '+' : ''}${Number.isInteger(c - b) ? c - b : (c - b).toFixed(4)}` : '';
+    return [name, num(c), num(b), delta];
+  });
+  const head = ['metric', 'candidate', baseline ? `baseline ${baseline.tag}` : 'baseline (none)', 'change'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]) => '  ' + r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  return [fmt(head), ...rows.map(fmt)];
+}
+
+/** The end of a training as a person reads it: decision, reasons, metrics against the baseline, where the release is. */
+export function renderOutcome(outcome: TrainingOutcome, releaseFolder?: (key: string, store: string) => string): string {
+  if (outcome.kind === 'failed') {
+    return [`FAILED${outcome.type ? ` (${outcome.type})` : ''}:`, ...outcome.message.split('\n').map((l) => `  ${l}`)].join('\n');
+  }
+  const r = outcome.result;
+  const lines = [
+    `${r.decision === 'accepted' ? 'ACCEPTED' : 'REJECTED'}: ${r.releaseTag} from commit ${r.commit.slice(0, 10)}`,
+  ];
+  if (r.reasons.length) lines.push('reasons:', ...r.reasons.map((x) => `  - ${x}`));
+  lines.push('checks:', ...r.checks.map((c) => `  ${c.passed ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`));
+  lines.push('metrics:', ...metricsTable(r.metrics, r.baseline));
+  if (r.release) {
+    lines.push(`release: ${r.releaseTag} (git tag at ${r.release.tagCommit.slice(0, 10)})`);
+    lines.push(`folder:  ${releaseFolder ? releaseFolder(r.release.key, r.release.store) : `${r.release.store}/${r.release.key}`}`);
+  } else {
+    lines.push('nothing was published');
+  }
+  lines.push(`machine: ${r.machineSeconds.toFixed(1)} s`);
+  return lines.join('\n');
+}

@@ -1,0 +1,44 @@
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { CONTROL_TASK_QUEUE, TrainingRequest, trainWorkflowId, type TrainingRequestInput, type TrainingResult } from '@cd4ml/contracts';
+
+/**
+ * Starts a training, or attaches to the one already running for the same
+ * project and tag: the same request twice is one training. A tag whose
+ * training completed (accepted or rejected) is not trained again.
+ */
+export async function startTraining(
+  client: Client,
+  input: TrainingRequestInput,
+): Promise<{ handle: WorkflowHandle; attached: boolean }> {
+  const parsed = TrainingRequest.safeParse(input);
+  if (!parsed.success) {
+    throw new Error(`invalid training request:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  }
+  const request = parsed.data;
+  const workflowId = trainWorkflowId(request.project, request.releaseTag);
+  try {
+    const handle = await client.workflow.start('trainModel', {
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId,
+      args: [request],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+      staticSummary: `train ${request.project} ${request.releaseTag} on ${request.location}`,
+      staticDetails: `requested by ${request.requestedBy}${request.reason ? `: ${request.reason}` : ''}`,
+    });
+    return { handle, attached: false };
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const handle = client.workflow.getHandle(workflowId);
+    const { status } = await handle.describe();
+    if (status.name === 'RUNNING') return { handle, attached: true };
+    throw new Error(
+      `${workflowId} already ran (${status.name.toLowerCase()}): a release tag is trained once. ` +
+        `See it with "pnpm cd4ml status ${workflowId}", or choose a new --tag.`,
+    );
+  }
+}
+
+export type TrainingOutcome =
+  | { kind: 'completed'; result: TrainingResult }
+  | { kind: 'failed'; message: string; type?: string };

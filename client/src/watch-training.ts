@@ -1,0 +1,114 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
+import cliProgress from 'cli-progress';
+import type { Stage, TrainingProgress, TrainingResult } from '@cd4ml/contracts';
+import { progressQuery } from '@cd4ml/workflows/queries';
+import type { TrainingOutcome } from './start-training.ts';
+
+/** The stages a full, accepted training passes through, for the progress bar's length. */
+const PIPELINE: Stage[] = [
+  'resolve', 'start-machine', 'checkout', 'dvc-pull', 'dvc-repro', 'stage-candidate',
+  'evaluate', 'dvc-push', 'tag', 'publish', 'stop-machine',
+];
+
+export function describeStage(p: TrainingProgress): string {
+  if (p.stage === 'lease') return `waiting for ${p.waitingFor ?? 'the location'}`;
+  return p.stage;
+}
+
+/** The running activity's last heartbeat, e.g. the DVC stage dvc repro is in. */
+async function activityDetail(handle: WorkflowHandle): Promise<string> {
+  const d = await handle.describe();
+  const pending = d.raw.pendingActivities?.[0];
+  if (!pending) return '';
+  const parts: string[] = [];
+  const payload = pending.heartbeatDetails?.payloads?.[0]?.data;
+  if (payload) {
+    try {
+      const hb = JSON.parse(Buffer.from(payload).toString('utf8')) as { dvcStage?: string; line?: string };
+      if (hb.dvcStage) parts.push(`stage ${hb.dvcStage}`);
+      else if (hb.line) parts.push(hb.line.slice(0, 60));
+    } catch {
+      /* not JSON: nothing to show */
+    }
+  }
+  if ((pending.attempt ?? 1) > 1) parts.push(`attempt ${pending.attempt}`);
+  if (pending.lastFailure?.message) parts.push(`last error: ${pending.lastFailure.message.split('\n')[0]!.slice(0, 80)}`);
+  return parts.join(', ');
+}
+
+/**
+ * Follows a training until it ends: a progress bar on a terminal, a line per
+ * stage otherwise (CI logs). Returns the outcome; never throws for a failed run.
+ */
+export async function watchTraining(handle: WorkflowHandle, out: NodeJS.WriteStream = process.stdout): Promise<TrainingOutcome> {
+  const tty = Boolean(out.isTTY);
+  const bar = tty
+    ? new cliProgress.SingleBar(
+        { format: '  {bar} {stage} {elapsed}s {detail}', barsize: 24, hideCursor: true, clearOnComplete: true, stream: out },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  bar?.start(PIPELINE.length, 0, { stage: 'starting', elapsed: '0.0', detail: '' });
+  const printed = new Set<number>();
+  const done = handle.result().then(
+    (result: TrainingResult): TrainingOutcome => ({ kind: 'completed', result }),
+    (err: unknown): TrainingOutcome => failureOutcome(err),
+  );
+  let finished: TrainingOutcome | undefined;
+  void done.then((o) => (finished = o));
+  let lastDetailAt = 0;
+  let detail = '';
+  let progress: TrainingProgress | undefined;
+
+  const printStages = (p: TrainingProgress, all: boolean) => {
+    p.stages.forEach((s, i) => {
+      if (printed.has(i) || (s.endedAt === undefined && !all)) return;
+      printed.add(i);
+      const secs = (((s.endedAt ?? Date.now()) - s.startedAt) / 1000).toFixed(1);
+      const line = `  ${s.stage === 'lease' ? `waited for the location` : s.stage} ${secs} s`;
+      out.write(`${tty ? '\r\x1b[2K' : ''}${line}\n`);
+    });
+  };
+
+  while (!finished) {
+    try {
+      progress = await handle.query(progressQuery);
+      if (Date.now() - lastDetailAt > 2000) {
+        detail = await activityDetail(handle);
+        lastDetailAt = Date.now();
+      }
+      printStages(progress, false);
+      const elapsed = ((Date.now() - progress.stageStartedAt) / 1000).toFixed(1);
+      if (bar) {
+        bar.update(PIPELINE.filter((s) => progress!.stages.some((x) => x.stage === s && x.endedAt)).length, {
+          stage: describeStage(progress), elapsed, detail: detail ? `(${detail})` : '',
+        });
+      }
+    } catch {
+      /* the run may have just closed; the loop ends on the result */
+    }
+    await Promise.race([done, sleep(500)]);
+  }
+  bar?.stop();
+  if (progress) {
+    try {
+      printStages(await handle.query(progressQuery), true);
+    } catch {
+      printStages(progress, true);
+    }
+  }
+  return finished;
+}
+
+export function failureOutcome(err: unknown): TrainingOutcome {
+  if (err instanceof WorkflowFailedError) {
+    let cause: Error | undefined = err.cause;
+    // The first ApplicationFailure names what went wrong; TemporalFailures around it say where.
+    while (cause instanceof TemporalFailure && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
+    if (cause instanceof ApplicationFailure) return { kind: 'failed', message: cause.message, type: cause.type ?? undefined };
+    if (cause instanceof Error) return { kind: 'failed', message: cause.message };
+  }
+  return { kind: 'failed', message: (err as Error)?.message ?? String(err) };
+}
