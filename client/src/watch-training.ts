@@ -17,24 +17,43 @@ export function describeStage(p: TrainingProgress): string {
   return p.stage;
 }
 
-/** The running activity's last heartbeat, e.g. the DVC stage dvc repro is in. */
-async function activityDetail(handle: WorkflowHandle): Promise<string> {
-  const d = await handle.describe();
-  const pending = d.raw.pendingActivities?.[0];
-  if (!pending) return '';
-  const parts: string[] = [];
+export interface PendingStep {
+  activity: string;
+  attempt: number;
+  /** The last heartbeat's details, e.g. { dvcStage: 'train' } while dvc repro runs. */
+  heartbeat: { stage?: string; dvcStage?: string; line?: string; elapsedSeconds?: number } | null;
+  lastFailure?: string;
+}
+
+/** The activity a training is in now, with its last heartbeat. */
+export async function pendingStep(handle: WorkflowHandle): Promise<PendingStep | null> {
+  const pending = (await handle.describe()).raw.pendingActivities?.[0];
+  if (!pending) return null;
+  let heartbeat: PendingStep['heartbeat'] = null;
   const payload = pending.heartbeatDetails?.payloads?.[0]?.data;
   if (payload) {
     try {
-      const hb = JSON.parse(Buffer.from(payload).toString('utf8')) as { dvcStage?: string; line?: string };
-      if (hb.dvcStage) parts.push(`stage ${hb.dvcStage}`);
-      else if (hb.line) parts.push(hb.line.slice(0, 60));
+      heartbeat = JSON.parse(Buffer.from(payload).toString('utf8'));
     } catch {
-      /* not JSON: nothing to show */
+      /* not JSON */
     }
   }
-  if ((pending.attempt ?? 1) > 1) parts.push(`attempt ${pending.attempt}`);
-  if (pending.lastFailure?.message) parts.push(`last error: ${pending.lastFailure.message.split('\n')[0]!.slice(0, 80)}`);
+  return {
+    activity: pending.activityType?.name ?? '',
+    attempt: pending.attempt ?? 1,
+    heartbeat,
+    lastFailure: pending.lastFailure?.message ?? undefined,
+  };
+}
+
+async function activityDetail(handle: WorkflowHandle): Promise<string> {
+  const step = await pendingStep(handle);
+  if (!step) return '';
+  const parts: string[] = [];
+  if (step.heartbeat?.dvcStage) parts.push(`stage ${step.heartbeat.dvcStage}`);
+  else if (step.heartbeat?.line) parts.push(step.heartbeat.line.slice(0, 60));
+  if (step.attempt > 1) parts.push(`attempt ${step.attempt}`);
+  if (step.lastFailure) parts.push(`last error: ${step.lastFailure.split('\n')[0]!.slice(0, 80)}`);
   return parts.join(', ');
 }
 

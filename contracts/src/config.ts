@@ -37,7 +37,10 @@ export const GateConfig = z.object({
   higherIsBetter: z.boolean().default(true),
   /** How much worse than the baseline the candidate may be and still pass. */
   margin: z.number().nonnegative().default(0.02),
-  /** Per class, |predicted - true| count on the holdout, as a fraction of the expected count. */
+  /**
+   * Per class, how far the predicted count on the holdout may be from the true count:
+   * max(this x true count, sqrt(true count)), since counts vary by about sqrt(n) on small holdouts.
+   */
   classBalanceTolerance: z.number().positive().default(0.1),
   /** A fold whose score is further than this from the median fold is an outlier. */
   foldOutlierMaxDeviation: z.number().positive().default(0.1),
@@ -95,7 +98,12 @@ export function parseProjectConfig(text: string, file = 'cd4ml.yaml'): ProjectCo
   if (!result.success) {
     throw new ConfigError(
       file,
-      result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`),
+      result.error.issues.map((i) => {
+        const where = i.path.length ? i.path.join('.') : '(top level)';
+        // A bad record key (a location name): say what a name must look like, not just "invalid key".
+        if (i.code === 'invalid_key') return `${where}: not a valid name: ${i.issues.map((k) => k.message).join('; ')}`;
+        return `${where}: ${i.message}`;
+      }),
     );
   }
   return result.data;

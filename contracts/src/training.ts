@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
-const tagPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+// Also what `git check-ref-format` refuses: "..", a trailing "." or ".lock".
+const tagPattern = /^(?!.*\.\.)(?!.*\.$)(?!.*\.lock$)[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export const TrainingRequest = z.object({
   project: z.string().min(1),

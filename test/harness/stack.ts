@@ -8,6 +8,7 @@ import { CONTROL_TASK_QUEUE, trainWorkflowId, type TemporalSettings, type Traini
 import { createControlWorker, createLocationWorker, workflowsPath } from '@cd4ml/workers';
 import { ExampleRepo } from '@cd4ml/client/demo/example-repo';
 import { TEMPORAL_BIN, VENV } from './paths.ts';
+import { WorkerProcess } from './worker-process.ts';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Webpack-bundling the workflows takes seconds: once per test process. */
@@ -31,6 +32,7 @@ export class Stack {
   readonly home: string;
   readonly example: ExampleRepo;
   private readonly workers: RunningWorker[] = [];
+  private readonly processes: WorkerProcess[] = [];
 
   private constructor(readonly env: TestWorkflowEnvironment, readonly dir: string) {
     this.store = path.join(dir, 'releases');
@@ -72,6 +74,15 @@ export class Stack {
     return this.track(worker, close);
   }
 
+  /** Workers as OS processes, for crash tests. */
+  async spawnWorker(kind: 'control' | 'location', location = 'local'): Promise<WorkerProcess> {
+    const env = { TEMPORAL_ADDRESS: this.env.address, CD4ML_HOME: this.home, CD4ML_STORE: this.store, CD4ML_VENV: VENV };
+    const args = kind === 'location' ? ['--location', location, '--workdir', this.workdir(location)] : [];
+    const proc = await WorkerProcess.start(kind, env, args);
+    this.processes.push(proc);
+    return proc;
+  }
+
   private track(worker: Worker, close: () => Promise<void>): RunningWorker {
     const running = worker.run();
     const handle: RunningWorker = {
@@ -104,6 +115,7 @@ export class Stack {
 
   async stop(): Promise<void> {
     for (const w of [...this.workers].reverse()) await w.stop();
+    for (const p of this.processes) await p.stop();
     await this.env.teardown();
     if (!process.env.CD4ML_KEEP_TEST_DIRS) await rm(this.dir, { recursive: true, force: true });
   }

@@ -24,6 +24,10 @@ export async function createLocationWorker(opts: LocationWorkerOptions): Promise
     taskQueue: locationTaskQueue(opts.location),
     activities: createLocationActivities({ workdir: opts.workdir, venv: opts.venv }),
     maxConcurrentActivityTaskExecutions: 1,
+    // Heartbeats carry the stage shown to people and bring cancellation: send them
+    // within a second, not the SDK's default of up to 80% of the heartbeat timeout.
+    maxHeartbeatThrottleInterval: '1 second',
+    defaultHeartbeatThrottleInterval: '1 second',
   });
   return { worker, close: () => connection.close() };
 }

@@ -1,5 +1,5 @@
 import {
-  ActivityFailure, ApplicationFailure, CancellationScope, condition, getExternalWorkflowHandle,
+  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, condition, getExternalWorkflowHandle,
   proxyActivities, setHandler, workflowInfo, type ActivityOptions,
 } from '@temporalio/workflow';
 import type { ControlActivities, LocationActivities, Machine, TrainingPlan } from '@cd4ml/activities';
@@ -32,8 +32,25 @@ function locationActivities(location: string, reproTimeout: string) {
   const base = { taskQueue: locationTaskQueue(location), heartbeatTimeout: '20 seconds', retry };
   return {
     steps: proxyActivities<LocationActivities>({ ...base, startToCloseTimeout: '30 minutes' }),
-    repro: proxyActivities<LocationActivities>({ ...base, startToCloseTimeout: durationMs(reproTimeout) }),
+    // Cancelling waits until dvc repro's processes are really gone before the machine is stopped.
+    repro: proxyActivities<LocationActivities>({
+      ...base,
+      startToCloseTimeout: durationMs(reproTimeout),
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    }),
   };
+}
+
+/** An activity's own failure (type and message) as the training's failure, so clients see what went wrong. */
+function surfaced(err: unknown): unknown {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
+    const cause = err.cause;
+    return ApplicationFailure.create({
+      message: cause.message, type: cause.type ?? FailureType.StageFailed,
+      details: cause.details as unknown[], nonRetryable: true, cause: err,
+    });
+  }
+  return err;
 }
 
 /**
@@ -45,7 +62,9 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
   const progress = new ProgressTracker(`train ${request.project} ${request.releaseTag} on ${request.location}`);
 
   progress.enter('resolve');
-  const plan: TrainingPlan = await control.resolveTraining(request);
+  const plan: TrainingPlan = await control.resolveTraining(request).catch((err: unknown) => {
+    throw surfaced(err);
+  });
   const { request: req, commit, config } = plan;
   const ref = { project: req.project, projectDir: req.configPath.includes('/') ? req.configPath.replace(/\/[^/]*$/, '') : '.' };
 
@@ -119,12 +138,7 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
     });
     return result({ release: { store: plan.store, key: published.key, tagCommit } });
   } catch (err) {
-    // Surface the activity's own failure (type and message) as the training's failure.
-    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
-      const cause = err.cause;
-      throw ApplicationFailure.create({ message: cause.message, type: cause.type ?? FailureType.StageFailed, details: cause.details as unknown[], nonRetryable: true, cause: err });
-    }
-    throw err;
+    throw surfaced(err);
   } finally {
     // Not cancellable: a cancelled or failed training still switches its machine off and frees the location.
     await CancellationScope.nonCancellable(async () => {

@@ -6,7 +6,7 @@ import { startHeartbeats } from '../heartbeat.ts';
 import { dvc, type DvcEnv } from './dvc.ts';
 
 const RUNNING_STAGE = /Running stage '([^']+)'/;
-const SKIPPED_STAGE = /Stage '([^']+)' didn't change, skipping/;
+const SKIPPED_STAGE = /Stage '([^']+)' (?:didn't change, skipping|is cached - skipping run)/;
 
 /**
  * `dvc repro` with a heartbeat naming the DVC stage that runs. A failing stage

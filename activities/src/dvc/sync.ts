@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { ProcessFailed } from '../process/run-process.ts';
 import { startHeartbeats } from '../heartbeat.ts';
@@ -12,8 +14,10 @@ const retryable = (what: string, err: unknown): never => {
 
 /**
  * Pulls what the commit needs. Data tracked with `dvc add` must come from the
- * remote; pipeline outputs may be missing (never pushed, or about to be
- * rebuilt by repro), so those are pulled with --allow-missing.
+ * remote. Pipeline outputs recorded in a committed dvc.lock may be missing
+ * (never pushed, or about to be rebuilt by repro), so those are pulled with
+ * --allow-missing; without a dvc.lock there are none to pull, and that second
+ * dvc start (most of a second) is skipped.
  */
 export async function pullData(env: DvcEnv, dir: string): Promise<{ dvcFiles: string[] }> {
   const hb = startHeartbeats({ stage: 'dvc-pull', line: '' });
@@ -22,7 +26,9 @@ export async function pullData(env: DvcEnv, dir: string): Promise<{ dvcFiles: st
     const dvcFiles = (await git(dir, 'ls-files', '*.dvc')).split('\n').filter(Boolean);
     try {
       if (dvcFiles.length) await dvc(env, ['pull', ...dvcFiles], { cwd: dir, signal: hb.signal, onLine });
-      await dvc(env, ['pull', '--allow-missing'], { cwd: dir, signal: hb.signal, onLine });
+      if (existsSync(path.join(dir, 'dvc.lock'))) {
+        await dvc(env, ['pull', '--allow-missing'], { cwd: dir, signal: hb.signal, onLine });
+      }
     } catch (err) {
       if (hb.signal.aborted) throw err;
       retryable('dvc pull', err);

@@ -92,7 +92,8 @@ export async function runProcess(file: string, args: string[], opts: RunOptions)
     const result = await child;
     if (pending) pushLine(pending);
     const command = `${file} ${args.join(' ')}`;
-    if (opts.signal?.aborted) throw new ProcessFailed(command, undefined, [...tail, '(cancelled)']);
+    // The activity's abort reason is Temporal's CancelledFailure: rethrown, the activity reports "cancelled".
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new ProcessFailed(command, undefined, [...tail, '(cancelled)']);
     if (result.exitCode !== 0) throw new ProcessFailed(command, result.exitCode, tail);
     return { exitCode: 0, tail, stdout: stdoutChunks.join('') };
   } finally {

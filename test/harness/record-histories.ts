@@ -1,0 +1,36 @@
+// Records the workflow histories that test/unit/replay.test.ts replays:
+//   pnpm exec tsx test/harness/record-histories.ts
+// Re-record only for an intended change of workflow behaviour that is guarded by
+// patched(); otherwise a failing replay test means the change breaks running trainings.
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { locationWorkflowId } from '@cd4ml/contracts';
+import { Stack } from './stack.ts';
+import { REPO_ROOT } from './paths.ts';
+
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+const out = path.join(REPO_ROOT, 'test/fixtures/histories');
+const stack = await Stack.start();
+try {
+  await stack.example.create();
+  await stack.startControlWorker();
+  await stack.startLocationWorker();
+  const save = async (name: string, workflowId: string) => {
+    const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
+    // The same JSON as `temporal workflow show --output json` and the Web UI's download.
+    await writeFile(path.join(out, `${name}.json`), historyToJSON(history) + '\n');
+    console.log(`recorded ${name} (${history.events?.length} events)`);
+  };
+  const accepted = await stack.train({ releaseTag: 'v1.0' });
+  if (accepted.decision !== 'accepted') throw new Error(`expected an accepted training: ${accepted.reasons.join('; ')}`);
+  await save('train-model-accepted', 'train/penguins/v1.0');
+  await stack.example.setParams({ 'train.model': 'decision_tree', 'train.max_depth': 1, 'train.features': ['body_mass_g'] });
+  const rejected = await stack.train({ releaseTag: 'v1.1' });
+  if (rejected.decision !== 'rejected') throw new Error('expected a rejected training');
+  await save('train-model-rejected', 'train/penguins/v1.1');
+  await save('location-lease', locationWorkflowId('local'));
+} finally {
+  await stack.stop();
+}

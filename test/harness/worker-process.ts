@@ -1,0 +1,61 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { REPO_ROOT } from './paths.ts';
+
+/**
+ * A worker as its own OS process (node --import tsx, no wrapper process), so a
+ * test can SIGKILL it mid-step the way a crash or a lost machine would.
+ */
+export class WorkerProcess {
+  private output = '';
+  private exited: Promise<number | null>;
+
+  private constructor(private readonly child: ChildProcess, readonly name: string) {
+    child.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
+    this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  }
+
+  static async start(kind: 'control' | 'location', env: Record<string, string>, args: string[] = []): Promise<WorkerProcess> {
+    const entry = path.join(REPO_ROOT, 'workers/src', `${kind}-worker.ts`);
+    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const worker = new WorkerProcess(child, kind);
+    await worker.waitFor(/worker: polling/, 90_000);
+    return worker;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get log(): string {
+    return this.output;
+  }
+
+  async waitFor(pattern: RegExp, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(this.output)) {
+      if (this.child.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`${this.name} worker: no ${pattern} in its output:\n${this.output.slice(-3000)}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** SIGKILL: no shutdown, no cleanup, like a crash. */
+  async kill(): Promise<void> {
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** SIGTERM: the worker drains and exits. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    this.child.kill('SIGTERM');
+    await this.exited;
+  }
+}

@@ -1,0 +1,111 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import { Stack } from '../harness/stack.ts';
+import type { WorkerProcess } from '../harness/worker-process.ts';
+import { REPO_ROOT } from '../harness/paths.ts';
+import { activityAttempts, progressOf, slowTrainStage, waitForDvcStage, waitUntil } from '../harness/training-probes.ts';
+
+/** Crash, cancel and queueing behaviour, with workers as real OS processes. */
+describe('durability (workers as processes, real Temporal, dvc, git)', () => {
+  let stack: Stack;
+  let control: WorkerProcess;
+  let location: WorkerProcess;
+
+  beforeAll(async () => {
+    stack = await Stack.start();
+    await stack.example.create();
+    [control, location] = await Promise.all([stack.spawnWorker('control'), stack.spawnWorker('location')]);
+  });
+  afterAll(async () => stack?.stop());
+
+  const remoteTags = async () =>
+    (await execa('git', ['tag', '--list'], { cwd: stack.example.repoUrl })).stdout.split('\n').filter(Boolean);
+  const released = (tag: string) => existsSync(path.join(stack.store, 'penguins', tag, 'release.json'));
+
+  it('queues a second training for a busy location: it waits, visibly, then runs', async () => {
+    await slowTrainStage(stack.example, 10);
+    const first = await stack.startTraining({ releaseTag: 'q1' });
+    await waitForDvcStage(first, 'train');
+    const second = await stack.startTraining({ releaseTag: 'q2' });
+    const waiting = await waitUntil('q2 waiting', async () => {
+      const p = await progressOf(second);
+      return p.stage === 'lease' && p;
+    });
+    expect(waiting.waitingFor).toContain('location local');
+    const status = await execa(process.execPath, ['--import', 'tsx', 'client/src/cli.ts', 'status', 'train/penguins/q2'], {
+      cwd: REPO_ROOT, env: { TEMPORAL_ADDRESS: stack.env.address },
+    });
+    expect(status.stdout).toMatch(/waiting for location local \(held by train\/penguins\/q1\)/);
+
+    const [r1, r2] = await Promise.all([first.result(), second.result()]);
+    expect([r1.decision, r2.decision]).toEqual(['accepted', 'accepted']);
+    // One at a time: the second started its machine only after the first gave the location back.
+    const p1 = await progressOf(first);
+    const p2 = await progressOf(second);
+    const firstEnd = p1.stages.find((s) => s.stage === 'done')!.startedAt;
+    const secondStart = p2.stages.find((s) => s.stage === 'start-machine')!.startedAt;
+    expect(secondStart).toBeGreaterThanOrEqual(firstEnd);
+  });
+
+  it('cancelling mid-repro kills the dvc process tree and still stops the machine', async () => {
+    await slowTrainStage(stack.example, 60);
+    const handle = await stack.startTraining({ releaseTag: 'cancelled' });
+    await waitForDvcStage(handle, 'train');
+    const pidFile = path.join(stack.workdir('local'), 'penguins', '.dvc', 'tmp', 'cd4ml-repro.pid');
+    const pgid = Number(await readFile(pidFile, 'utf8'));
+    expect(processGroupAlive(pgid)).toBe(true);
+
+    await handle.cancel();
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    await waitUntil('repro process group gone', async () => !processGroupAlive(pgid), 15_000);
+    const { completed } = await activityAttempts(handle);
+    expect(completed).toContain('stopMachine');
+    expect(released('cancelled')).toBe(false);
+  });
+
+  it('a location worker killed mid-repro is replaced and the training completes once', async () => {
+    await slowTrainStage(stack.example, 8);
+    const handle = await stack.startTraining({ releaseTag: 'crash-location' });
+    await waitForDvcStage(handle, 'train');
+    await location.kill();
+    location = await stack.spawnWorker('location');
+    const result = await handle.result();
+    expect(result.decision).toBe('accepted');
+    const { attempts, scheduled } = await activityAttempts(handle);
+    expect(attempts.dvcRepro).toBeGreaterThanOrEqual(2);
+    expect(scheduled.filter((a) => a === 'publishRelease')).toHaveLength(1);
+    expect((await remoteTags()).filter((t) => t === 'crash-location')).toHaveLength(1);
+    expect(released('crash-location')).toBe(true);
+  });
+
+  it('a control worker killed mid-repro is replaced and the training completes once', async () => {
+    await slowTrainStage(stack.example, 10);
+    const handle = await stack.startTraining({ releaseTag: 'crash-control' });
+    await waitForDvcStage(handle, 'train');
+    await control.kill();
+    control = await stack.spawnWorker('control');
+    const result = await handle.result();
+    expect(result.decision).toBe('accepted');
+    const { scheduled } = await activityAttempts(handle);
+    expect(scheduled.filter((a) => a === 'tagRelease')).toHaveLength(1);
+    expect(scheduled.filter((a) => a === 'publishRelease')).toHaveLength(1);
+    expect((await remoteTags()).filter((t) => t === 'crash-control')).toHaveLength(1);
+    expect(released('crash-control')).toBe(true);
+  });
+});
+
+function processGroupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
