@@ -9,6 +9,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          setupFiles: ['test/setup.ts'],
           include: ['test/unit/**/*.test.ts', 'test/*.test.ts'],
           pool: 'forks',
         },
@@ -16,6 +17,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          setupFiles: ['test/setup.ts'],
           include: ['test/integration/**/*.test.ts'],
           pool: 'forks',
           poolOptions: { forks: { singleFork: true } },

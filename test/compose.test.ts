@@ -1,15 +1,11 @@
 // docker-compose.yml is for users (no Docker engine runs in tests): check that it parses,
 // pins the Temporal image, exposes the ports, and that the worker commands name real files.
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-// `yaml` is a dependency of @cd4ml/contracts, not of this package; resolve it from there.
-const { parse } = createRequire(new URL('../contracts/package.json', import.meta.url))('yaml') as {
-  parse(source: string): unknown;
-};
 
 interface Service {
   image?: string;
@@ -59,6 +55,8 @@ describe('docker-compose.yml', () => {
       const service = compose.services[name]!;
       const context = typeof service.build === 'string' ? service.build : service.build?.context;
       expect(context).toBe('.');
+      // The image the workers run in: built from the repo's Dockerfile, which installs the workspace.
+      expect(readFileSync(`${root}Dockerfile`, 'utf8')).toMatch(/pnpm install --frozen-lockfile/);
       const command = words(service.command);
       expect(command.slice(0, 3)).toEqual(['pnpm', 'exec', 'tsx']);
       expect(command[3]).toBe(script);

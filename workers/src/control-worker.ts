@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { installTemporalLogging, logger } from './logger.ts';
 import { temporalSettings } from '@cd4ml/contracts';
 import { createControlWorker } from './control-worker-setup.ts';
 import { cd4mlHome, defaultStore } from './paths.ts';
@@ -10,8 +11,9 @@ const opts = new Command('control-worker')
   .parse()
   .opts<{ store: string; home: string }>();
 
+installTemporalLogging();
 const { worker, close } = await createControlWorker({ temporal: temporalSettings(), home: opts.home, store: opts.store });
-console.log(`control worker: polling cd4ml-control, store ${opts.store}`);
+logger.info({ taskQueue: 'cd4ml-control', store: opts.store }, 'control worker: polling');
 try {
   await worker.run(); // returns after SIGINT/SIGTERM, once running tasks finish
 } finally {

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { installTemporalLogging, logger } from './logger.ts';
 import { locationTaskQueue, temporalSettings } from '@cd4ml/contracts';
 import { createLocationWorker } from './location-worker-setup.ts';
 import { defaultVenv, defaultWorkdir } from './paths.ts';
@@ -11,13 +12,14 @@ const opts = new Command('location-worker')
   .parse()
   .opts<{ location: string; workdir?: string; venv: string }>();
 
+installTemporalLogging();
 const { worker, close } = await createLocationWorker({
   temporal: temporalSettings(),
   location: opts.location,
   workdir: opts.workdir ?? defaultWorkdir(opts.location),
   venv: opts.venv,
 });
-console.log(`location worker: polling ${locationTaskQueue(opts.location)}`);
+logger.info({ taskQueue: locationTaskQueue(opts.location), workdir: opts.workdir }, 'location worker: polling');
 try {
   await worker.run();
 } finally {

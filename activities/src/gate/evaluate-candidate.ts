@@ -7,6 +7,7 @@ import {
 import { findBaseline } from '../release/baseline.ts';
 import { openStore } from '../release/store.ts';
 import { runGate } from './evaluate.ts';
+import { startHeartbeats } from '../heartbeat.ts';
 
 export type Evaluation = GateDecision & { model: { inputs: TensorSpec[]; outputs: TensorSpec[] } };
 
@@ -22,12 +23,21 @@ export async function evaluateCandidate(input: { project: string; candidate: Can
     return parsed.data;
   };
   const { files } = input.candidate;
-  return runGate({
-    modelPath: await file(files.model),
-    smoke: await json(files.smoke, SmokeSet),
-    holdout: await json(files.holdout, HoldoutSet),
-    metrics: await json(files.metrics, MetricsFile),
-    gate: input.gate,
-    baseline: await findBaseline(store, input.project),
-  });
+  // Inference runs in a worker thread, so heartbeats keep flowing and a cancel stops it.
+  const hb = startHeartbeats({ stage: 'evaluate' });
+  try {
+    return await runGate(
+      {
+        modelPath: await file(files.model),
+        smoke: await json(files.smoke, SmokeSet),
+        holdout: await json(files.holdout, HoldoutSet),
+        metrics: await json(files.metrics, MetricsFile),
+        gate: input.gate,
+        baseline: await findBaseline(store, input.project),
+      },
+      { signal: hb.signal },
+    );
+  } finally {
+    hb.stop();
+  }
 }
