@@ -21,7 +21,9 @@ stop: ## stop the demo's Temporal dev server and workers
 
 test: bootstrap ## typecheck, then run all vitest tests
 	pnpm exec tsc -p tsconfig.json
-	pnpm exec vitest run
+	@rm -f .cd4ml/test-results.json
+	@status=0; pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=.cd4ml/test-results.json || status=$$?; \
+	  node scripts/test-summary.mjs .cd4ml/test-results.json; exit $$status
 
 typecheck: bootstrap ## typecheck only
 	pnpm exec tsc -p tsconfig.json

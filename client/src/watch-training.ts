@@ -23,7 +23,12 @@ export interface PendingStep {
   /** The last heartbeat's details, e.g. { dvcStage: 'train' } while dvc repro runs. */
   heartbeat: { stage?: string; dvcStage?: string; line?: string; elapsedSeconds?: number } | null;
   lastFailure?: string;
+  /** Seconds it has waited in its task queue with no worker taking it; 0 once started. */
+  unclaimedSeconds: number;
+  taskQueue?: string;
 }
+
+const SCHEDULED = 1; // PENDING_ACTIVITY_STATE_SCHEDULED: in the queue, no worker has it
 
 /** The activity a training is in now, with its last heartbeat. */
 export async function pendingStep(handle: WorkflowHandle): Promise<PendingStep | null> {
@@ -38,7 +43,9 @@ export async function pendingStep(handle: WorkflowHandle): Promise<PendingStep |
       /* not JSON */
     }
   }
+  const scheduledAt = Number(pending.scheduledTime?.seconds ?? 0) * 1000;
   return {
+    unclaimedSeconds: pending.state === SCHEDULED && scheduledAt ? Math.max(0, (Date.now() - scheduledAt) / 1000) : 0,
     activity: pending.activityType?.name ?? '',
     attempt: pending.attempt ?? 1,
     heartbeat,
@@ -46,10 +53,14 @@ export async function pendingStep(handle: WorkflowHandle): Promise<PendingStep |
   };
 }
 
-async function activityDetail(handle: WorkflowHandle): Promise<string> {
+export async function describePendingStep(handle: WorkflowHandle): Promise<string> {
   const step = await pendingStep(handle);
   if (!step) return '';
   const parts: string[] = [];
+  // A step nobody picks up usually means its worker is not running: say which one to start.
+  if (step.unclaimedSeconds > 10 && step.activity !== 'resolveTraining') {
+    parts.push(`no worker has taken ${step.activity} for ${Math.round(step.unclaimedSeconds)} s: is the worker for this location running?`);
+  }
   if (step.heartbeat?.dvcStage) parts.push(`stage ${step.heartbeat.dvcStage}`);
   else if (step.heartbeat?.line) parts.push(step.heartbeat.line.slice(0, 60));
   if (step.attempt > 1) parts.push(`attempt ${step.attempt}`);
@@ -95,7 +106,7 @@ export async function watchTraining(handle: WorkflowHandle, out: NodeJS.WriteStr
     try {
       progress = await handle.query(progressQuery);
       if (Date.now() - lastDetailAt > 2000) {
-        detail = await activityDetail(handle);
+        detail = await describePendingStep(handle);
         lastDetailAt = Date.now();
       }
       printStages(progress, false);

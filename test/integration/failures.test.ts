@@ -8,6 +8,8 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '@cd4ml/contracts';
 import { Stack } from '../harness/stack.ts';
+import { waitUntil } from '../harness/training-probes.ts';
+import { describePendingStep } from '@cd4ml/client/watch-training';
 
 type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 
@@ -198,5 +200,24 @@ describe('trainModel failures (real Temporal, dvc, git)', () => {
     } finally {
       if (!restored) await rename(away, remote);
     }
+  });
+
+  it('a location whose worker is not running: the run waits, says why, and a cancel still cleans up', async () => {
+    await stack.example.writeFile(
+      'cd4ml.yaml',
+      goodConfig.replace(/locations:\n(?: {2}.*\n)+/, 'locations:\n  local:\n    provider: local\n  ghost:\n    provider: local\n'),
+      'cd4ml: add a location nobody runs a worker for',
+    );
+    const handle = await stack.startTraining({ releaseTag: 'v-ghost', location: 'ghost' });
+    const hint = await waitUntil('the no-worker hint', async () => {
+      const text = await describePendingStep(handle);
+      return /no worker has taken checkout for \d+ s: is the worker for this location running\?/.test(text) && text;
+    }, 60_000);
+    expect(hint).toContain('checkout');
+    await handle.cancel();
+    await expect(handle.result()).rejects.toThrow();
+    const runs = activityRuns(await handle.fetchHistory());
+    expect(runs.find((r) => r.name === 'stopMachine')?.outcome).toBe('completed');
+    expect(runs.find((r) => r.name === 'checkout')?.outcome).not.toBe('completed');
   });
 });
