@@ -46,27 +46,31 @@ export async function slowTrainStage(example: ExampleRepo, seconds: number): Pro
   return example.writeFile('dvc.yaml', text, `train: slow down by ${seconds} s`);
 }
 
-/** Names of the activities a run scheduled, in order, and how many attempts each started. */
-export async function activityAttempts(handle: WorkflowHandle): Promise<{ scheduled: string[]; attempts: Record<string, number>; completed: string[] }> {
-  const history = await handle.fetchHistory();
-  const byId = new Map<number, string>();
-  const scheduled: string[] = [];
-  const completed: string[] = [];
-  const attempts: Record<string, number> = {};
-  for (const e of history.events ?? []) {
-    const sched = e.activityTaskScheduledEventAttributes;
-    if (sched) {
-      const name = sched.activityType?.name ?? '';
-      byId.set(Number(e.eventId), name);
-      scheduled.push(name);
-    }
-    const started = e.activityTaskStartedEventAttributes;
-    if (started) {
-      const name = byId.get(Number(started.scheduledEventId)) ?? '';
-      attempts[name] = Math.max(attempts[name] ?? 0, started.attempt ?? 1);
-    }
-    const done = e.activityTaskCompletedEventAttributes;
-    if (done) completed.push(byId.get(Number(done.scheduledEventId)) ?? '');
-  }
-  return { scheduled, attempts, completed };
+export interface ActivityRun {
+  name: string;
+  /** The attempt recorded in ActivityTaskStarted (Temporal records only the last one); undefined if never started. */
+  attempt?: number;
+  outcome: 'scheduled' | 'completed' | 'failed' | 'timedOut' | 'canceled';
 }
+
+/** The activities a workflow ran, from its history, in the order they were scheduled. */
+export async function activityRuns(handle: WorkflowHandle): Promise<ActivityRun[]> {
+  const history = await handle.fetchHistory();
+  const byId = new Map<string, ActivityRun>();
+  for (const e of history.events ?? []) {
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled) byId.set(String(e.eventId), { name: scheduled.activityType?.name ?? '?', outcome: 'scheduled' });
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) byId.get(String(started.scheduledEventId))!.attempt = started.attempt ?? undefined;
+    const ended: [ActivityRun['outcome'], { scheduledEventId?: unknown } | null | undefined][] = [
+      ['completed', e.activityTaskCompletedEventAttributes],
+      ['failed', e.activityTaskFailedEventAttributes],
+      ['timedOut', e.activityTaskTimedOutEventAttributes],
+      ['canceled', e.activityTaskCanceledEventAttributes],
+    ];
+    for (const [outcome, attrs] of ended) if (attrs) byId.get(String(attrs.scheduledEventId))!.outcome = outcome;
+  }
+  return [...byId.values()];
+}
+
+export const runsOf = (runs: ActivityRun[], name: string): ActivityRun[] => runs.filter((r) => r.name === name);

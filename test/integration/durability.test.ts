@@ -8,7 +8,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { Stack } from '../harness/stack.ts';
 import type { WorkerProcess } from '../harness/worker-process.ts';
 import { REPO_ROOT } from '../harness/paths.ts';
-import { activityAttempts, progressOf, slowTrainStage, waitForDvcStage, waitUntil } from '../harness/training-probes.ts';
+import { activityRuns, runsOf, progressOf, slowTrainStage, waitForDvcStage, waitUntil } from '../harness/training-probes.ts';
 
 /** Crash, cancel and queueing behaviour, with workers as real OS processes. */
 describe('durability (workers as processes, real Temporal, dvc, git)', () => {
@@ -65,9 +65,23 @@ describe('durability (workers as processes, real Temporal, dvc, git)', () => {
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     await waitUntil('repro process group gone', async () => !processGroupAlive(pgid), 15_000);
-    const { completed } = await activityAttempts(handle);
-    expect(completed).toContain('stopMachine');
+    expect(runsOf(await activityRuns(handle), 'stopMachine').map((r) => r.outcome)).toEqual(['completed']);
     expect(released('cancelled')).toBe(false);
+  });
+
+  it('a training terminated mid-repro (no cleanup runs) loses its processes and its location', async () => {
+    await slowTrainStage(stack.example, 60);
+    const handle = await stack.startTraining({ releaseTag: 'terminated' });
+    await waitForDvcStage(handle, 'train');
+    const pgid = Number(await readFile(path.join(stack.workdir('local'), 'penguins', '.dvc', 'tmp', 'cd4ml-repro.pid'), 'utf8'));
+    await handle.terminate('test: terminated by hand');
+    // The next heartbeat finds the run gone; the worker cancels the step and kills its processes.
+    await waitUntil('repro process group gone', async () => !processGroupAlive(pgid), 30_000);
+    // The lease notices its holder ended and grants the location to the next run.
+    await slowTrainStage(stack.example, 0);
+    const next = await stack.train({ releaseTag: 'after-terminate' });
+    expect(next.decision).toBe('accepted');
+    expect(released('terminated')).toBe(false);
   });
 
   it('a location worker killed mid-repro is replaced and the training completes once', async () => {
@@ -78,9 +92,9 @@ describe('durability (workers as processes, real Temporal, dvc, git)', () => {
     location = await stack.spawnWorker('location');
     const result = await handle.result();
     expect(result.decision).toBe('accepted');
-    const { attempts, scheduled } = await activityAttempts(handle);
-    expect(attempts.dvcRepro).toBeGreaterThanOrEqual(2);
-    expect(scheduled.filter((a) => a === 'publishRelease')).toHaveLength(1);
+    const runs = await activityRuns(handle);
+    expect(runsOf(runs, 'dvcRepro').map((r) => [r.outcome, (r.attempt ?? 0) >= 2])).toEqual([['completed', true]]);
+    expect(runsOf(runs, 'publishRelease')).toHaveLength(1);
     expect((await remoteTags()).filter((t) => t === 'crash-location')).toHaveLength(1);
     expect(released('crash-location')).toBe(true);
   });
@@ -93,9 +107,9 @@ describe('durability (workers as processes, real Temporal, dvc, git)', () => {
     control = await stack.spawnWorker('control');
     const result = await handle.result();
     expect(result.decision).toBe('accepted');
-    const { scheduled } = await activityAttempts(handle);
-    expect(scheduled.filter((a) => a === 'tagRelease')).toHaveLength(1);
-    expect(scheduled.filter((a) => a === 'publishRelease')).toHaveLength(1);
+    const runs = await activityRuns(handle);
+    expect(runsOf(runs, 'tagRelease')).toHaveLength(1);
+    expect(runsOf(runs, 'publishRelease')).toHaveLength(1);
     expect((await remoteTags()).filter((t) => t === 'crash-control')).toHaveLength(1);
     expect(released('crash-control')).toBe(true);
   });

@@ -8,36 +8,8 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '@cd4ml/contracts';
 import { Stack } from '../harness/stack.ts';
-import { waitUntil } from '../harness/training-probes.ts';
+import { activityRuns, runsOf, waitUntil } from '../harness/training-probes.ts';
 import { describePendingStep } from '@cd4ml/client/watch-training';
-
-type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
-
-interface ActivityRun {
-  name: string;
-  /** The attempt recorded in ActivityTaskStarted (Temporal records only the last one); undefined if never started. */
-  attempt?: number;
-  outcome: 'scheduled' | 'completed' | 'failed' | 'timedOut' | 'canceled';
-}
-
-/** The activities a workflow ran, from its history, in the order they were scheduled. */
-function activityRuns(history: History): ActivityRun[] {
-  const byId = new Map<string, ActivityRun>();
-  for (const e of history.events ?? []) {
-    const scheduled = e.activityTaskScheduledEventAttributes;
-    if (scheduled) byId.set(String(e.eventId), { name: scheduled.activityType?.name ?? '?', outcome: 'scheduled' });
-    const started = e.activityTaskStartedEventAttributes;
-    if (started) byId.get(String(started.scheduledEventId))!.attempt = started.attempt ?? undefined;
-    const ended: [ActivityRun['outcome'], { scheduledEventId?: unknown } | null | undefined][] = [
-      ['completed', e.activityTaskCompletedEventAttributes],
-      ['failed', e.activityTaskFailedEventAttributes],
-      ['timedOut', e.activityTaskTimedOutEventAttributes],
-      ['canceled', e.activityTaskCanceledEventAttributes],
-    ];
-    for (const [outcome, attrs] of ended) if (attrs) byId.get(String(attrs.scheduledEventId))!.outcome = outcome;
-  }
-  return [...byId.values()];
-}
 
 /** The training's failure as the client sees it: WorkflowFailedError -> ApplicationFailure. */
 async function trainingFailure(handle: WorkflowHandle): Promise<ApplicationFailure> {
@@ -87,7 +59,7 @@ describe('trainModel failures (real Temporal, dvc, git)', () => {
       expect(failure.message).toMatch(/>=\s*0/);
 
       expect(existsSync(releaseDir('bad-config'))).toBe(false);
-      const runs = activityRuns(await handle.fetchHistory());
+      const runs = await activityRuns(handle);
       expect(runs.map((r) => r.name)).toEqual(['resolveTraining']);
       expect(runs[0]).toMatchObject({ attempt: 1, outcome: 'failed' });
     } finally {
@@ -101,7 +73,7 @@ describe('trainModel failures (real Temporal, dvc, git)', () => {
     expect(failure.type).toBe(FailureType.UnknownLocation);
     expect(failure.message).toContain('"nowhere"');
     expect(failure.message).toContain('declares "local"');
-    const runs = activityRuns(await handle.fetchHistory());
+    const runs = await activityRuns(handle);
     expect(runs.map((r) => r.name)).toEqual(['resolveTraining']);
   });
 
@@ -113,7 +85,7 @@ describe('trainModel failures (real Temporal, dvc, git)', () => {
       const failure = await trainingFailure(handle);
       expect(failure.type).toBe(FailureType.MissingPipeline);
       expect(failure.message).toContain('dvc.yaml not found');
-      const runs = activityRuns(await handle.fetchHistory());
+      const runs = await activityRuns(handle);
       expect(runs.map((r) => r.name)).toEqual(['resolveTraining']);
     } finally {
       await revertLast();
@@ -125,7 +97,7 @@ describe('trainModel failures (real Temporal, dvc, git)', () => {
     const failure = await trainingFailure(handle);
     expect(failure.type).toBe(FailureType.UnknownCommit);
     expect(failure.message).toContain('deadbeef');
-    const runs = activityRuns(await handle.fetchHistory());
+    const runs = await activityRuns(handle);
     expect(runs).toEqual([{ name: 'resolveTraining', attempt: 1, outcome: 'failed' }]);
   });
 
@@ -140,7 +112,7 @@ describe('trainModel failures (real Temporal, dvc, git)', () => {
       expect(failure.message).toContain("stage 'train'");
       expect(failure.message).toContain('boom: bad feature column');
 
-      const runs = activityRuns(await handle.fetchHistory());
+      const runs = await activityRuns(handle);
       const repro = runs.filter((r) => r.name === 'dvcRepro');
       expect(repro).toEqual([{ name: 'dvcRepro', attempt: 1, outcome: 'failed' }]);
       expect(runs.filter((r) => r.name === 'stopMachine')).toEqual([expect.objectContaining({ outcome: 'completed' })]);
@@ -191,7 +163,7 @@ describe('trainModel failures (real Temporal, dvc, git)', () => {
 
       const result = await handle.result();
       expect(result.decision, result.reasons.join('\n')).toBe('accepted');
-      const pulls = activityRuns(await handle.fetchHistory()).filter((r) => r.name === 'dvcPull');
+      const pulls = runsOf(await activityRuns(handle), 'dvcPull');
       expect(pulls).toHaveLength(1);
       expect(pulls[0]!.outcome).toBe('completed');
       expect(pulls[0]!.attempt).toBeGreaterThanOrEqual(2);
@@ -216,7 +188,7 @@ describe('trainModel failures (real Temporal, dvc, git)', () => {
     expect(hint).toContain('checkout');
     await handle.cancel();
     await expect(handle.result()).rejects.toThrow();
-    const runs = activityRuns(await handle.fetchHistory());
+    const runs = await activityRuns(handle);
     expect(runs.find((r) => r.name === 'stopMachine')?.outcome).toBe('completed');
     expect(runs.find((r) => r.name === 'checkout')?.outcome).not.toBe('completed');
   });
