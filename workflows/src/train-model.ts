@@ -66,14 +66,12 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
     throw surfaced(err);
   });
   const { request: req, commit, config } = plan;
-  const ref = { project: req.project, projectDir: req.configPath.includes('/') ? req.configPath.replace(/\/[^/]*$/, '') : '.' };
+  const ref = { project: req.project, projectDir: plan.projectDir };
 
   let granted = false;
   setHandler(grantedSignal, () => void (granted = true));
   let machine: Machine | undefined;
-  let leaseRequested = false;
   try {
-    leaseRequested = true;
     const lease = await control.requestLease({ location: req.location, workflowId });
     if (!granted) {
       const holder = lease.holder && lease.holder !== workflowId ? lease.holder : undefined;
@@ -147,10 +145,8 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
         await cleanup.stopMachine(machine);
       }
       progress.enter('done');
-      if (leaseRequested) {
-        // If the lease has already ended there is nothing to give back.
-        await getExternalWorkflowHandle(locationWorkflowId(req.location)).signal(releaseSignal, { workflowId }).catch(() => undefined);
-      }
+      // If the lease has already ended (or never started) there is nothing to give back.
+      await getExternalWorkflowHandle(locationWorkflowId(req.location)).signal(releaseSignal, { workflowId }).catch(() => undefined);
     });
   }
 }

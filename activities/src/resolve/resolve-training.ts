@@ -13,6 +13,8 @@ export interface TrainingPlan {
   commit: string;
   config: ProjectConfig;
   location: LocationConfig;
+  /** Folder of the DVC project (where cd4ml.yaml is) inside the repository; '.' for the root. */
+  projectDir: string;
   /** Release store root: a folder or s3:// url. */
   store: string;
 }
@@ -90,5 +92,5 @@ export async function resolveTraining(
       FailureType.UnknownLocation,
     );
   }
-  return { request, commit, config, location, store: config.store ?? deps.defaultStore };
+  return { request, commit, config, location, projectDir, store: config.store ?? deps.defaultStore };
 }
