@@ -1,14 +1,14 @@
 # cd4ml: `make demo` and `make test` are all a fresh clone needs; both bootstrap first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap demo stop test typecheck bench clean-demo
+.PHONY: help bootstrap demo stop test typecheck bench bench-serving clean-demo
 
 # The Temporal CLI installed by bootstrap, for recipes and the processes they start.
 export PATH := $(CURDIR)/.cd4ml/bin:$(PATH)
 
 help: ## list the targets
 	@echo "cd4ml make targets:"
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 14
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
 
 bootstrap: ## install pnpm deps, Temporal CLI 1.5.1 and the Python venv (idempotent, ~1 s when done)
 	@bash scripts/bootstrap.sh
@@ -30,6 +30,9 @@ typecheck: bootstrap ## typecheck only
 
 bench: bootstrap ## run the orchestration-overhead benchmark
 	pnpm exec tsx bench/orchestration-overhead.ts
+
+bench-serving: bootstrap ## cd4ml serve vs FastAPI + onnxruntime vs a bare fastify route (installs FastAPI into .cd4ml/bench-venv)
+	pnpm exec tsx bench/serving/run.ts
 
 clean-demo: ## remove the demo's state (.cd4ml/demo) only
 	rm -rf .cd4ml/demo
