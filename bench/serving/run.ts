@@ -4,6 +4,7 @@
 // Installs the FastAPI stack into .cd4ml/bench-venv (PyPI) the first time.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { cp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
@@ -37,8 +38,12 @@ async function trainRelease(): Promise<{ store: string; manifest: ReleaseManifes
   await stack.startLocationWorker();
   const result = await stack.train({ releaseTag: 'v1.0' });
   if (result.decision !== 'accepted') throw new Error(`training rejected: ${result.reasons.join('; ')}`);
-  const manifest = ReleaseManifest.parse(JSON.parse(readFileSync(path.join(stack.store, 'penguins/v1.0/release.json'), 'utf8')));
-  return { store: stack.store, manifest, stack };
+  // The stack's folder goes away with it: keep the store.
+  const store = path.join(REPO_ROOT, '.cd4ml/bench-store');
+  await rm(store, { recursive: true, force: true });
+  await cp(stack.store, store, { recursive: true });
+  const manifest = ReleaseManifest.parse(JSON.parse(readFileSync(path.join(store, 'penguins/v1.0/release.json'), 'utf8')));
+  return { store, manifest, stack };
 }
 
 function start(name: string, cmd: string, args: string[]): ChildProcess {

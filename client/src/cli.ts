@@ -3,6 +3,7 @@ import { trainCommand } from './commands/train.ts';
 import { statusCommand } from './commands/status.ts';
 import { cancelCommand } from './commands/cancel.ts';
 import { demoCommand } from './commands/demo.ts';
+import { serveCommand } from './commands/serve.ts';
 
 const program = new Command('cd4ml')
   .description(
@@ -16,6 +17,7 @@ trainCommand(program);
 statusCommand(program);
 cancelCommand(program);
 demoCommand(program);
+serveCommand(program);
 
 try {
   await program.parseAsync();

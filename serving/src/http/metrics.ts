@@ -1,0 +1,131 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ModelRegistry } from '../model/types.ts';
+
+// Prometheus metrics, named after Triton's (nv_inference_*) where Triton has
+// one, cd4ml_* otherwise. Own Registry: several servers can live in one process.
+
+export type FailureReason = 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'UNAVAILABLE' | 'BACKEND';
+
+export interface ServingMetrics {
+  registry: Registry;
+  success(model: string, version: string, rows: number, batchSize: number, requestMs: number, queueMs: number): void;
+  failure(model: string, version: string, reason: FailureReason): void;
+  requestDuration: Histogram<'route' | 'method' | 'code'>;
+}
+
+export function createMetrics(models: ModelRegistry, opts: { defaultMetrics?: boolean } = {}): ServingMetrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  const success = new Counter({
+    name: 'nv_inference_request_success',
+    help: 'Successful inference requests',
+    labelNames: ['model', 'version'] as const,
+    registers: [registry],
+  });
+  const failure = new Counter({
+    name: 'nv_inference_request_failure',
+    help: 'Failed inference requests, by reason (INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, BACKEND)',
+    labelNames: ['model', 'version', 'reason'] as const,
+    registers: [registry],
+  });
+  const inferenceCount = new Counter({
+    name: 'nv_inference_count',
+    help: 'Inferences performed (a request with a batch of n rows counts n)',
+    labelNames: ['model', 'version'] as const,
+    registers: [registry],
+  });
+  const execCount = new Counter({
+    name: 'nv_inference_exec_count',
+    help: 'Model executions (each request adds its share rows/batchSize of the batch it ran in)',
+    labelNames: ['model', 'version'] as const,
+    registers: [registry],
+  });
+  const requestDurationUs = new Counter({
+    name: 'nv_inference_request_duration_us',
+    help: 'Cumulative inference request duration in microseconds (handler time)',
+    labelNames: ['model', 'version'] as const,
+    registers: [registry],
+  });
+  const queueDurationUs = new Counter({
+    name: 'nv_inference_queue_duration_us',
+    help: 'Cumulative time requests waited for a batch and a free session, in microseconds',
+    labelNames: ['model', 'version'] as const,
+    registers: [registry],
+  });
+  const requestDuration = new Histogram({
+    name: 'cd4ml_request_duration_seconds',
+    help: 'HTTP request duration by route',
+    labelNames: ['route', 'method', 'code'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const queueDuration = new Histogram({
+    name: 'cd4ml_queue_duration_seconds',
+    help: 'Time an inference request waited for a batch and a free session',
+    labelNames: ['model', 'version'] as const,
+    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  });
+  const batchSize = new Histogram({
+    name: 'cd4ml_batch_size',
+    help: 'Rows in the batch each inference request ran in',
+    labelNames: ['model', 'version'] as const,
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+    registers: [registry],
+  });
+
+  new Gauge({
+    name: 'cd4ml_model_ready',
+    help: '1 while the server reports ready',
+    labelNames: ['model'] as const,
+    registers: [registry],
+    collect() {
+      this.set({ model: models.name }, models.ready() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'cd4ml_model_version_info',
+    help: 'The release being served (value 1)',
+    labelNames: ['model', 'version'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const current = models.current();
+      if (current) this.set({ model: models.name, version: current.version }, 1);
+    },
+  });
+  const seenRefusals = new Set<string>();
+  const refused = new Counter({
+    name: 'cd4ml_release_refused_total',
+    help: 'Releases the server refused to serve (sha256 mismatch, failed smoke test, ...)',
+    labelNames: ['model', 'version'] as const,
+    registers: [registry],
+    collect() {
+      for (const r of models.refused()) {
+        const key = `${r.version}\u0000${r.at}\u0000${r.reason}`;
+        if (seenRefusals.has(key)) continue;
+        seenRefusals.add(key);
+        refused.inc({ model: models.name, version: r.version });
+      }
+    },
+  });
+
+  return {
+    registry,
+    requestDuration,
+    success(model, version, rows, batch, requestMs, queueMs) {
+      const l = { model, version };
+      success.inc(l);
+      inferenceCount.inc(l, rows);
+      execCount.inc(l, batch > 0 ? Math.min(1, rows / batch) : 1);
+      requestDurationUs.inc(l, Math.round(requestMs * 1000));
+      queueDurationUs.inc(l, Math.round(queueMs * 1000));
+      queueDuration.observe(l, queueMs / 1000);
+      batchSize.observe(l, batch);
+    },
+    failure(model, version, reason) {
+      failure.inc({ model, version, reason });
+    },
+  };
+}

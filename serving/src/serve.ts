@@ -1,0 +1,136 @@
+import { pino, type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { createModelRegistry, type ModelRegistryOptions } from './model/registry.ts';
+import type { ModelRegistry } from './model/types.ts';
+import { buildServer } from './http/server.ts';
+
+// Process wiring for `cd4ml serve`: load the release (model side), serve it
+// over HTTP, and shut down gracefully on SIGTERM/SIGINT:
+//   1. ready turns false at once (/v2/health/ready answers 503),
+//   2. optionally wait drainDelayMs so load balancers notice,
+//   3. stop accepting connections; in-flight requests finish (responses carry
+//      Connection: close; new requests on kept-alive sockets get 503),
+//   4. close the registry (frees sessions), exit 0.
+
+export interface ServeOptions {
+  /** Release store directory. */
+  store: string;
+  project: string;
+  /** Serve exactly this release; without it, follow <store>/<project>/latest.json. */
+  tag?: string;
+  port: number;
+  host?: string;
+  bodyLimitBytes?: number;
+  /** Time between turning unready and closing the listener. Default 0. */
+  drainDelayMs?: number;
+  /** After this, connections still open are cut. Default 30 s. */
+  shutdownTimeoutMs?: number;
+  /** Install SIGTERM/SIGINT handlers that shut down and exit the process. Default true. */
+  handleSignals?: boolean;
+  /** Defaults to a pino logger at logLevel (default info) on stdout. */
+  logger?: Logger;
+  logLevel?: string;
+  /** Extra options for the model side (workers, batching). */
+  registryOptions?: Partial<Omit<ModelRegistryOptions, 'store' | 'project' | 'tag' | 'logger'>>;
+  /** Use this registry instead of loading one from the store (tests). */
+  registry?: ModelRegistry;
+}
+
+export interface Serving {
+  app: FastifyInstance;
+  registry: ModelRegistry;
+  /** http://host:port */
+  url: string;
+  /** The graceful shutdown the signal handlers run (without exiting the process). */
+  shutdown(reason?: string): Promise<void>;
+}
+
+export async function startServing(opts: ServeOptions): Promise<Serving> {
+  if (/^s3:\/\//i.test(opts.store)) throw new Error('S3 stores arrive with issue 4; use a folder');
+  const log = opts.logger ?? pino({ name: 'cd4ml-serve', level: opts.logLevel ?? 'info' });
+  const inner = opts.registry ?? (await createModelRegistry({
+    ...opts.registryOptions,
+    store: opts.store,
+    project: opts.project,
+    ...(opts.tag !== undefined ? { tag: opts.tag } : {}),
+    logger: log.child({ component: 'model' }),
+  }));
+
+  let draining = false;
+  // The server sees the registry through this: ready() turns false the moment shutdown starts.
+  const registry: ModelRegistry = {
+    get name() { return inner.name; },
+    ready: () => !draining && inner.ready(),
+    current: () => inner.current(),
+    versions: () => inner.versions(),
+    refused: () => inner.refused(),
+    infer: (request) => inner.infer(request),
+    close: () => inner.close(),
+  };
+
+  const app = buildServer(registry, {
+    ...(opts.bodyLimitBytes !== undefined ? { bodyLimitBytes: opts.bodyLimitBytes } : {}),
+    loggerInstance: log.child({ component: 'http' }),
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (draining) void reply.header('Connection', 'close');
+  });
+
+  const host = opts.host ?? '127.0.0.1';
+  try {
+    await app.listen({ port: opts.port, host });
+  } catch (err) {
+    await inner.close().catch(() => {});
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const current = inner.current();
+  log.info(
+    { url, model: inner.name, version: current?.version ?? null, ready: inner.ready() },
+    current ? `serving ${inner.name} ${current.version} on ${url}` : `listening on ${url}; ${inner.name} has no servable release yet`,
+  );
+
+  let closing: Promise<void> | null = null;
+  const shutdown = (reason = 'shutdown'): Promise<void> => {
+    closing ??= (async () => {
+      draining = true;
+      log.info({ reason }, 'shutting down: unready, draining in-flight requests');
+      if (opts.drainDelayMs) await new Promise((r) => setTimeout(r, opts.drainDelayMs));
+      const timer = setTimeout(() => {
+        log.warn({ timeoutMs: opts.shutdownTimeoutMs ?? 30_000 }, 'shutdown timeout: closing the connections still open');
+        app.server.closeAllConnections();
+      }, opts.shutdownTimeoutMs ?? 30_000);
+      timer.unref();
+      try {
+        await app.close();
+        await inner.close();
+      } finally {
+        clearTimeout(timer);
+      }
+      log.info('stopped');
+    })();
+    return closing;
+  };
+
+  if (opts.handleSignals ?? true) {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (closing) {
+        log.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      shutdown(signal).then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
+
+  return { app, registry, url, shutdown };
+}
