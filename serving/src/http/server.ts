@@ -181,6 +181,9 @@ export function buildServer(registry: ModelRegistry, opts: ServerOptions = {}): 
   const app = Fastify({
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger ?? false }),
     bodyLimit,
+    // No access log line per request: at thousands of requests a second it costs more than
+    // inference does; /metrics counts requests and errors are logged by the error handler.
+    disableRequestLogging: true,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true },
   }) as unknown as FastifyInstance;
