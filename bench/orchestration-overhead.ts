@@ -23,6 +23,7 @@ import { execa } from 'execa';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Stage, TrainingResult } from '@cd4ml/contracts';
 import { Stack } from '../test/harness/stack.ts';
+import { activityRunsOf } from '../test/harness/training-probes.ts';
 import { VENV } from '../test/harness/paths.ts';
 
 const BY_HAND = fileURLToPath(new URL('./by-hand.sh', import.meta.url));
@@ -101,41 +102,21 @@ async function byHand(clone: string, commit: string): Promise<Side> {
   return { seconds, steps };
 }
 
-const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
-  t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : 0;
-
 /** Where the workflow's time went, from its recorded history. */
 async function breakdown(stack: Stack, workflowId: string): Promise<HistoryBreakdown> {
   const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
-  const scheduled = new Map<string, number>();
-  const types = new Map<string, string>();
-  const started = new Map<string, number>();
   const out: HistoryBreakdown = { activityRun: 0, queueWait: 0, activities: 0, workflowTasks: 0, retries: 0, run: {} };
-  for (const e of history.events ?? []) {
-    const at = ms(e.eventTime);
-    const id = String(e.eventId);
-    if (e.activityTaskScheduledEventAttributes) {
-      scheduled.set(id, at);
-      types.set(id, e.activityTaskScheduledEventAttributes.activityType?.name ?? '?');
-      out.activities++;
-    }
-    const st = e.activityTaskStartedEventAttributes;
-    if (st) {
-      const sid = String(st.scheduledEventId);
-      started.set(sid, at);
-      out.queueWait += (at - (scheduled.get(sid) ?? at)) / 1000;
-      if ((st.attempt ?? 1) > 1) out.retries += (st.attempt ?? 1) - 1;
-    }
-    const closed = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
-    if (closed) {
-      const sid = String(closed.scheduledEventId);
-      const run = (at - (started.get(sid) ?? at)) / 1000;
+  for (const a of activityRunsOf(history, { times: true })) {
+    out.activities++;
+    if (a.startedAt !== undefined) out.queueWait += (a.startedAt - a.scheduledAt!) / 1000;
+    out.retries += Math.max(0, (a.attempt ?? 1) - 1);
+    if (a.startedAt !== undefined && a.closedAt !== undefined && a.outcome !== 'canceled') {
+      const run = (a.closedAt - a.startedAt) / 1000;
       out.activityRun += run;
-      const type = types.get(sid) ?? '?';
-      out.run[type] = (out.run[type] ?? 0) + run;
+      out.run[a.name] = (out.run[a.name] ?? 0) + run;
     }
-    if (e.workflowTaskCompletedEventAttributes) out.workflowTasks++;
   }
+  out.workflowTasks = (history.events ?? []).filter((e) => e.workflowTaskCompletedEventAttributes).length;
   return out;
 }
 

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -54,6 +55,15 @@ export class Stack {
 
   get temporal(): TemporalSettings {
     return { address: this.env.address, namespace: 'default', tls: false };
+  }
+
+  /** <store>/penguins/<tag>: where a release of the example is published. */
+  releaseDir(tag: string): string {
+    return path.join(this.store, 'penguins', tag);
+  }
+
+  released(tag: string): boolean {
+    return existsSync(path.join(this.releaseDir(tag), 'release.json'));
   }
 
   workdir(location: string): string {

@@ -51,24 +51,35 @@ export interface ActivityRun {
   /** The attempt recorded in ActivityTaskStarted (Temporal records only the last one); undefined if never started. */
   attempt?: number;
   outcome: 'scheduled' | 'completed' | 'failed' | 'timedOut' | 'canceled';
+  /** Event times, epoch ms: only with `{ times: true }`. */
+  scheduledAt?: number;
+  startedAt?: number;
+  closedAt?: number;
 }
 
+const eventMs = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): number =>
+  t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : 0;
+
+export type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
+
 /** The activities a workflow ran, from its history, in the order they were scheduled. */
-export async function activityRuns(handle: WorkflowHandle): Promise<ActivityRun[]> {
-  const history = await handle.fetchHistory();
+export const activityRuns = async (handle: WorkflowHandle): Promise<ActivityRun[]> => activityRunsOf(await handle.fetchHistory());
+
+export function activityRunsOf(history: History, { times = false } = {}): ActivityRun[] {
   const byId = new Map<string, ActivityRun>();
   for (const e of history.events ?? []) {
+    const at = (key: 'scheduledAt' | 'startedAt' | 'closedAt') => (times ? { [key]: eventMs(e.eventTime) } : {});
     const scheduled = e.activityTaskScheduledEventAttributes;
-    if (scheduled) byId.set(String(e.eventId), { name: scheduled.activityType?.name ?? '?', outcome: 'scheduled' });
+    if (scheduled) byId.set(String(e.eventId), { name: scheduled.activityType?.name ?? '?', outcome: 'scheduled', ...at('scheduledAt') });
     const started = e.activityTaskStartedEventAttributes;
-    if (started) byId.get(String(started.scheduledEventId))!.attempt = started.attempt ?? undefined;
+    if (started) Object.assign(byId.get(String(started.scheduledEventId))!, { attempt: started.attempt ?? undefined, ...at('startedAt') });
     const ended: [ActivityRun['outcome'], { scheduledEventId?: unknown } | null | undefined][] = [
       ['completed', e.activityTaskCompletedEventAttributes],
       ['failed', e.activityTaskFailedEventAttributes],
       ['timedOut', e.activityTaskTimedOutEventAttributes],
       ['canceled', e.activityTaskCanceledEventAttributes],
     ];
-    for (const [outcome, attrs] of ended) if (attrs) byId.get(String(attrs.scheduledEventId))!.outcome = outcome;
+    for (const [outcome, attrs] of ended) if (attrs) Object.assign(byId.get(String(attrs.scheduledEventId))!, { outcome, ...at('closedAt') });
   }
   return [...byId.values()];
 }

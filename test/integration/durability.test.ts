@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -23,9 +22,6 @@ describe('durability (workers as processes, real Temporal, dvc, git)', () => {
   });
   afterAll(async () => stack?.stop());
 
-  const remoteTags = async () =>
-    (await execa('git', ['tag', '--list'], { cwd: stack.example.repoUrl })).stdout.split('\n').filter(Boolean);
-  const released = (tag: string) => existsSync(path.join(stack.store, 'penguins', tag, 'release.json'));
 
   it('queues a second training for a busy location: it waits, visibly, then runs', async () => {
     await slowTrainStage(stack.example, 10);
@@ -66,7 +62,7 @@ describe('durability (workers as processes, real Temporal, dvc, git)', () => {
     expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     await waitUntil('repro process group gone', async () => !processGroupAlive(pgid), 15_000);
     expect(runsOf(await activityRuns(handle), 'stopMachine').map((r) => r.outcome)).toEqual(['completed']);
-    expect(released('cancelled')).toBe(false);
+    expect(stack.released('cancelled')).toBe(false);
   });
 
   it('a training terminated mid-repro (no cleanup runs) loses its processes and its location', async () => {
@@ -81,7 +77,7 @@ describe('durability (workers as processes, real Temporal, dvc, git)', () => {
     await slowTrainStage(stack.example, 0);
     const next = await stack.train({ releaseTag: 'after-terminate' });
     expect(next.decision).toBe('accepted');
-    expect(released('terminated')).toBe(false);
+    expect(stack.released('terminated')).toBe(false);
   });
 
   it('a location worker killed mid-repro is replaced and the training completes once', async () => {
@@ -95,8 +91,8 @@ describe('durability (workers as processes, real Temporal, dvc, git)', () => {
     const runs = await activityRuns(handle);
     expect(runsOf(runs, 'dvcRepro').map((r) => [r.outcome, (r.attempt ?? 0) >= 2])).toEqual([['completed', true]]);
     expect(runsOf(runs, 'publishRelease')).toHaveLength(1);
-    expect((await remoteTags()).filter((t) => t === 'crash-location')).toHaveLength(1);
-    expect(released('crash-location')).toBe(true);
+    expect((await stack.example.tags()).filter((t) => t === 'crash-location')).toHaveLength(1);
+    expect(stack.released('crash-location')).toBe(true);
   });
 
   it('a control worker killed mid-repro is replaced and the training completes once', async () => {
@@ -110,8 +106,8 @@ describe('durability (workers as processes, real Temporal, dvc, git)', () => {
     const runs = await activityRuns(handle);
     expect(runsOf(runs, 'tagRelease')).toHaveLength(1);
     expect(runsOf(runs, 'publishRelease')).toHaveLength(1);
-    expect((await remoteTags()).filter((t) => t === 'crash-control')).toHaveLength(1);
-    expect(released('crash-control')).toBe(true);
+    expect((await stack.example.tags()).filter((t) => t === 'crash-control')).toHaveLength(1);
+    expect(stack.released('crash-control')).toBe(true);
   });
 });
 

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -40,9 +39,6 @@ describe('trainModel failures (real Temporal, dvc, git)', () => {
   });
   afterAll(async () => stack?.stop());
 
-  const releaseDir = (tag: string) => path.join(stack.store, 'penguins', tag);
-  const remoteTags = async () =>
-    (await execa('git', ['tag', '--list'], { cwd: stack.example.repoUrl })).stdout.split('\n').filter(Boolean);
   /** Undoes the last commit with a new commit, and pushes: the example repo is good again. */
   const revertLast = async () => {
     await stack.example.run('git', 'revert', '--no-edit', 'HEAD');
@@ -58,7 +54,7 @@ describe('trainModel failures (real Temporal, dvc, git)', () => {
       expect(failure.message).toMatch(/^ {2}- gate\.margin: /m);
       expect(failure.message).toMatch(/>=\s*0/);
 
-      expect(existsSync(releaseDir('bad-config'))).toBe(false);
+      expect(existsSync(stack.releaseDir('bad-config'))).toBe(false);
       const runs = await activityRuns(handle);
       expect(runs.map((r) => r.name)).toEqual(['resolveTraining']);
       expect(runs[0]).toMatchObject({ attempt: 1, outcome: 'failed' });
@@ -121,9 +117,9 @@ describe('trainModel failures (real Temporal, dvc, git)', () => {
       expect(runs.map((r) => r.name)).not.toContain('tagRelease');
       expect(runs.map((r) => r.name)).not.toContain('publishRelease');
 
-      expect(existsSync(releaseDir('broken-stage'))).toBe(false);
+      expect(existsSync(stack.releaseDir('broken-stage'))).toBe(false);
       expect(existsSync(path.join(stack.store, 'penguins', 'latest.json'))).toBe(false);
-      expect(await remoteTags()).toEqual([]);
+      expect(await stack.example.tags()).toEqual([]);
     } finally {
       await revertLast();
     }
@@ -167,8 +163,8 @@ describe('trainModel failures (real Temporal, dvc, git)', () => {
       expect(pulls).toHaveLength(1);
       expect(pulls[0]!.outcome).toBe('completed');
       expect(pulls[0]!.attempt).toBeGreaterThanOrEqual(2);
-      expect(existsSync(path.join(releaseDir('v-retry'), 'release.json'))).toBe(true);
-      expect(await remoteTags()).toEqual(['v-retry']);
+      expect(existsSync(path.join(stack.releaseDir('v-retry'), 'release.json'))).toBe(true);
+      expect(await stack.example.tags()).toEqual(['v-retry']);
     } finally {
       if (!restored) await rename(away, remote);
     }

@@ -23,9 +23,6 @@ describe('trainModel on the local location (real Temporal, dvc, git)', () => {
   });
   afterAll(async () => stack?.stop());
 
-  const releaseDir = (tag: string) => path.join(stack.store, 'penguins', tag);
-  const remoteTags = async () =>
-    (await execa('git', ['tag', '--list'], { cwd: stack.example.repoUrl })).stdout.split('\n').filter(Boolean);
 
   it('accepts and releases the first model', async () => {
     const result = await stack.train({ releaseTag: 'v1.0' });
@@ -36,16 +33,16 @@ describe('trainModel on the local location (real Temporal, dvc, git)', () => {
     );
     expect(result.checks.every((c) => c.passed)).toBe(true);
 
-    const manifest = ReleaseManifest.parse(JSON.parse(await readFile(path.join(releaseDir('v1.0'), 'release.json'), 'utf8')));
-    const model = await readFile(path.join(releaseDir('v1.0'), 'model.onnx'));
+    const manifest = ReleaseManifest.parse(JSON.parse(await readFile(path.join(stack.releaseDir('v1.0'), 'release.json'), 'utf8')));
+    const model = await readFile(path.join(stack.releaseDir('v1.0'), 'model.onnx'));
     expect(manifest.model.sha256).toBe(createHash('sha256').update(model).digest('hex'));
     expect(manifest.model.inputs[0]?.name).toBe('input');
     expect(manifest.model.classes).toEqual(['Adelie', 'Chinstrap', 'Gentoo']);
     expect(manifest.data['data/raw']).toMatch(/\.dir$/);
     expect(manifest.git.commit).toBe(result.commit);
-    expect(await readFile(path.join(releaseDir('v1.0'), 'report.md'), 'utf8')).toContain('## Checks');
+    expect(await readFile(path.join(stack.releaseDir('v1.0'), 'report.md'), 'utf8')).toContain('## Checks');
     expect(JSON.parse(await readFile(path.join(stack.store, 'penguins', 'latest.json'), 'utf8'))).toEqual({ tag: 'v1.0' });
-    expect(await remoteTags()).toEqual(['v1.0']);
+    expect(await stack.example.tags()).toEqual(['v1.0']);
     // The tag carries the dvc.lock of this training, so the release is reproducible from git alone.
     const lock = await execa('git', ['show', 'v1.0:dvc.lock'], { cwd: stack.example.repoUrl });
     expect(lock.stdout).toContain(manifest.data['data/raw']);
@@ -86,10 +83,10 @@ describe('trainModel on the local location (real Temporal, dvc, git)', () => {
     expect(result.decision).toBe('rejected');
     expect(result.baseline?.tag).toBe('v1.0-cli');
     expect(result.reasons.join('\n')).toMatch(/^baseline: /m);
-    expect(existsSync(releaseDir('v1.1'))).toBe(false);
+    expect(existsSync(stack.releaseDir('v1.1'))).toBe(false);
     expect(existsSync(path.join(stack.store, 'penguins', '.candidates', 'v1.1'))).toBe(false);
     expect(JSON.parse(await readFile(path.join(stack.store, 'penguins', 'latest.json'), 'utf8'))).toEqual({ tag: 'v1.0-cli' });
-    expect(await remoteTags()).toEqual(['v1.0', 'v1.0-cli']);
+    expect(await stack.example.tags()).toEqual(['v1.0', 'v1.0-cli']);
   });
 
   it('rejects a model with broken probabilities by its sanity check', async () => {
@@ -100,7 +97,7 @@ describe('trainModel on the local location (real Temporal, dvc, git)', () => {
     const failed = result.checks.filter((c) => !c.passed).map((c) => c.name);
     expect(failed).toContain('probabilities-sum-to-one');
     expect(failed).not.toContain('baseline');
-    expect(existsSync(releaseDir('v1.2'))).toBe(false);
+    expect(existsSync(stack.releaseDir('v1.2'))).toBe(false);
   });
 
   it('gates a retraining on new data against the last release', async () => {
@@ -110,7 +107,7 @@ describe('trainModel on the local location (real Temporal, dvc, git)', () => {
     expect(result.decision, result.reasons.join('\n')).toBe('accepted');
     expect(result.baseline?.tag).toBe('v1.0-cli');
     expect(JSON.parse(await readFile(path.join(stack.store, 'penguins', 'latest.json'), 'utf8'))).toEqual({ tag: 'v1.3' });
-    const manifest = ReleaseManifest.parse(JSON.parse(await readFile(path.join(releaseDir('v1.3'), 'release.json'), 'utf8')));
+    const manifest = ReleaseManifest.parse(JSON.parse(await readFile(path.join(stack.releaseDir('v1.3'), 'release.json'), 'utf8')));
     expect(manifest.baseline?.tag).toBe('v1.0-cli');
     expect(Object.keys(result.durations)).toEqual(expect.arrayContaining(['checkout', 'dvc-pull', 'dvc-repro', 'evaluate', 'publish']));
   });

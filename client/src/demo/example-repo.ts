@@ -60,6 +60,12 @@ export class ExampleRepo {
     return this.head();
   }
 
+  /** Tags on the shared repository (what cd4ml pushed), sorted. */
+  async tags(): Promise<string[]> {
+    const r = await execa('git', ['tag', '--list'], { cwd: this.repoUrl });
+    return r.stdout.split('\n').filter(Boolean);
+  }
+
   head(): Promise<string> {
     return this.run('git', 'rev-parse', 'HEAD');
   }
