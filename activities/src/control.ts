@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { TrainingRequestInput } from '@cd4ml/contracts';
 import { resolveTraining } from './resolve/resolve-training.ts';
 import { requestLease, isWorkflowRunning } from './lease/lease.ts';
-import { startMachine, stopMachine } from './compute/index.ts';
+import { createComputeActivities } from './compute/index.ts';
 import { evaluateCandidate } from './gate/evaluate-candidate.ts';
 import { publishRelease, type PublishInput } from './release/publish.ts';
 import { openStore } from './release/store.ts';
@@ -13,6 +13,8 @@ export interface ControlDeps {
   mirrorsDir: string;
   /** Release store used when cd4ml.yaml names none. */
   defaultStore: string;
+  /** Where a cloud machine's location worker connects to (filled into EC2 user data; no secrets). */
+  userData?: { temporalAddress: string; temporalNamespace: string; cd4mlSource: string };
 }
 
 /** Activities run by the control worker: everything that does not need the training machine. */
@@ -21,8 +23,10 @@ export function createControlActivities(deps: ControlDeps) {
     resolveTraining: (request: TrainingRequestInput) => resolveTraining(deps, request),
     requestLease: (input: { location: string; workflowId: string }) => requestLease(deps.client, input),
     isWorkflowRunning: (workflowId: string) => isWorkflowRunning(deps.client, workflowId),
-    startMachine,
-    stopMachine,
+    ...createComputeActivities({
+      client: deps.client,
+      userData: deps.userData ?? { temporalAddress: '', temporalNamespace: 'default', cd4mlSource: '' },
+    }),
     evaluateCandidate,
     publishRelease: (input: PublishInput & { store: string }) => publishRelease(openStore(input.store), input),
     discardCandidate: (input: { store: string; key: string }) => openStore(input.store).removePrefix(input.key),

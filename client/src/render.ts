@@ -35,6 +35,6 @@ export function renderOutcome(outcome: TrainingOutcome, releaseFolder?: (key: st
   } else {
     lines.push('nothing was published');
   }
-  lines.push(`machine: ${r.machineSeconds.toFixed(1)} s`);
+  lines.push(`machine: ${r.machineSeconds.toFixed(1)} s${r.estimatedCost != null ? ` (about $${r.estimatedCost.toFixed(2)})` : ''}`);
   return lines.join('\n');
 }

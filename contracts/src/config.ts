@@ -17,16 +17,41 @@ export const LocalLocation = z.object({
 export const Ec2Location = z.object({
   provider: z.literal('ec2'),
   region: z.string(),
+  /** An EC2-compatible endpoint (the tests use moto). Default: AWS. */
   endpoint: z.string().url().optional(),
-  instanceId: z.string().optional(),
+  /** A person's own instance: started for a training, stopped after it. */
+  instanceId: z.string().regex(/^i-[0-9a-f]+$/, 'an instance id such as i-0abc1234').optional(),
+  /** Or launched per training and terminated after it: a template (name, lt-id, optionally :version)... */
   launchTemplate: z.string().optional(),
+  /** ...or an AMI, with cd4ml's user-data script bringing the location worker up. */
   imageId: z.string().optional(),
+  /** Tried in order; on a capacity error the next one is used. */
   instanceTypes: z.array(z.string()).default([]),
+  /** Spot first, on-demand if spot has no capacity. */
   spot: z.boolean().default(false),
+  /** USD per hour, for the cost estimate in results and releases. */
   hourlyPrice: z.number().nonnegative().optional(),
   maxRuntime: duration.default('8h'),
+  /** How long after the instance runs its location worker may take to poll. */
   workerStartTimeout: duration.default('10m'),
-}).strict();
+  /** The reaper leaves an instance alone this long after its training ended (cleanup may be under way). */
+  reaperGrace: duration.default('5m'),
+}).strict().superRefine((l, ctx) => {
+  const ways = [l.instanceId, l.launchTemplate, l.imageId].filter(Boolean).length;
+  if (ways !== 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ways === 0 ? [] : ['instanceId'],
+      message: ways === 0
+        ? 'name the machine: instanceId (an existing instance), launchTemplate or imageId'
+        : 'use only one of instanceId, launchTemplate and imageId',
+    });
+  }
+  if (l.instanceId && (l.spot || l.instanceTypes.length > 0)) {
+    ctx.addIssue({ code: 'custom', path: ['instanceId'], message: 'spot and instanceTypes apply to launched instances, not to an existing instanceId' });
+  }
+});
+export type Ec2LocationConfig = z.infer<typeof Ec2Location>;
 
 export const LocationConfig = z.discriminatedUnion('provider', [LocalLocation, Ec2Location]);
 export type LocationConfig = z.infer<typeof LocationConfig>;

@@ -11,6 +11,8 @@ export const FailureType = {
   TagConflict: 'TagConflict',
   ReleaseConflict: 'ReleaseConflict',
   CapacityUnavailable: 'CapacityUnavailable',
+  WorkerDidNotStart: 'WorkerDidNotStart',
+  MaxRuntimeExceeded: 'MaxRuntimeExceeded',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -23,4 +25,7 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.CandidateInvalid,
   FailureType.TagConflict,
   FailureType.ReleaseConflict,
+  FailureType.CapacityUnavailable,
+  FailureType.WorkerDidNotStart,
+  FailureType.MaxRuntimeExceeded,
 ];

@@ -33,7 +33,14 @@ export const ReleaseManifest = z.object({
   }),
   image: z.object({ ref: z.string(), digest: z.string() }).nullable(),
   location: z.string(),
-  machine: z.object({ provider: z.string(), instanceType: z.string().nullable(), seconds: z.number() }),
+  machine: z.object({
+    provider: z.string(),
+    instanceType: z.string().nullable(),
+    /** Machine time up to publishing (the release is written before the machine is switched off). */
+    seconds: z.number(),
+    /** seconds x the location's hourlyPrice, USD; null without a price. Absent in releases before cd4ml 0.2. */
+    estimatedCost: z.number().nullable().optional(),
+  }),
   durations: z.record(z.string(), z.number()),
   requestedBy: z.string(),
   reason: z.string(),

@@ -56,7 +56,10 @@ export interface TrainingResult {
   baseline: { tag: string; metrics: Metrics } | null;
   /** Seconds spent per stage. */
   durations: Partial<Record<Stage, number>>;
+  /** From switching the machine on to the stop call. */
   machineSeconds: number;
+  /** machineSeconds x the location's hourlyPrice (USD); null when no price is configured. */
+  estimatedCost: number | null;
   /** Where the release was published; absent when rejected. */
   release?: { store: string; key: string; tagCommit: string };
 }

@@ -52,12 +52,32 @@ describe('parseProjectConfig', () => {
     const config = parseProjectConfig('project: p\nlocations: {gpu: {provider: ec2, region: eu-west-1, instanceId: i-0abc}}');
     expect(config.locations.gpu).toEqual({
       provider: 'ec2', region: 'eu-west-1', instanceId: 'i-0abc', instanceTypes: [], spot: false,
-      maxRuntime: '8h', workerStartTimeout: '10m',
+      maxRuntime: '8h', workerStartTimeout: '10m', reaperGrace: '5m',
     });
   });
 
   // Each invalid config: the problem line must name the field path and say what was expected.
   const invalid: { name: string; text: string; expected: RegExp[] }[] = [
+    {
+      name: 'ec2 location naming no machine',
+      text: 'project: p\nlocations: {gpu: {provider: ec2, region: eu-west-1}}',
+      expected: [/^ {2}- locations\.gpu: name the machine: instanceId \(an existing instance\), launchTemplate or imageId$/m],
+    },
+    {
+      name: 'ec2 location naming two machines',
+      text: 'project: p\nlocations: {gpu: {provider: ec2, region: eu-west-1, instanceId: i-0abc, imageId: ami-1}}',
+      expected: [/^ {2}- locations\.gpu\.instanceId: use only one of instanceId, launchTemplate and imageId$/m],
+    },
+    {
+      name: 'spot on an existing instance',
+      text: 'project: p\nlocations: {gpu: {provider: ec2, region: eu-west-1, instanceId: i-0abc, spot: true}}',
+      expected: [/^ {2}- locations\.gpu\.instanceId: spot and instanceTypes apply to launched instances/m],
+    },
+    {
+      name: 'malformed instance id',
+      text: 'project: p\nlocations: {gpu: {provider: ec2, region: eu-west-1, instanceId: my-box}}',
+      expected: [/^ {2}- locations\.gpu\.instanceId: an instance id such as i-0abc1234$/m],
+    },
     {
       name: 'missing project',
       text: 'locations: {local: {provider: local}}',

@@ -32,6 +32,8 @@ export async function createControlWorker(opts: ControlWorkerOptions): Promise<{
       client,
       mirrorsDir: path.join(opts.home, 'mirrors'),
       defaultStore: opts.store,
+      // An EC2 machine's location worker connects where this worker does (its key comes from the instance, not from here).
+      userData: { temporalAddress: address, temporalNamespace: namespace, cd4mlSource: process.env.CD4ML_SOURCE ?? '' },
     }),
   });
   return {

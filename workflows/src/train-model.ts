@@ -1,8 +1,8 @@
 import {
   ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, condition, getExternalWorkflowHandle,
-  proxyActivities, setHandler, workflowInfo, type ActivityOptions,
+  isCancellation, patched, proxyActivities, setHandler, sleep, workflowInfo, type ActivityOptions,
 } from '@temporalio/workflow';
-import type { ControlActivities, LocationActivities, Machine, TrainingPlan } from '@cd4ml/activities';
+import type { ControlActivities, LocationActivities, Machine, StopResult, TrainingPlan } from '@cd4ml/activities';
 import type { TrainingRequestInput, TrainingResult } from '@cd4ml/contracts/training';
 import { durationMs } from '@cd4ml/contracts/config';
 import { FailureType, NON_RETRYABLE_FAILURES } from '@cd4ml/contracts/failures';
@@ -20,6 +20,14 @@ const retry: ActivityOptions['retry'] = {
 
 const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry });
 const gate = proxyActivities<ControlActivities>({ startToCloseTimeout: '10 minutes', retry });
+// Switching a cloud machine on can take minutes (boot, then its worker starts). It heartbeats, so a
+// dead worker is noticed in 30 s; a cancel waits for the activity to switch off what it switched on.
+const compute = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '30 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry,
+});
 // Cleanup must outlast any outage: it retries until it succeeds.
 const cleanup = proxyActivities<ControlActivities>({
   startToCloseTimeout: '2 minutes',
@@ -71,6 +79,13 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
   let granted = false;
   setHandler(grantedSignal, () => void (granted = true));
   let machine: Machine | undefined;
+  let startAttempted = false;
+  let stopped: StopResult | undefined;
+  let runaway = false;
+  let outcome: TrainingResult | undefined;
+  // Histories recorded before these existed replay without them.
+  const guardRuntime = patched('max-runtime');
+  const cleanUpFailedStart = patched('stop-unstarted-machine');
   try {
     const lease = await control.requestLease({ location: req.location, workflowId });
     if (!granted) {
@@ -79,74 +94,112 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
       await condition(() => granted);
     }
 
-    progress.enter('start-machine');
-    machine = await control.startMachine({ location: req.location, config: plan.location, workflowId });
-
-    const { steps, repro } = locationActivities(req.location, config.repro.timeout);
-    progress.enter('checkout');
-    await steps.checkout({ ...ref, repoUrl: req.repoUrl, commit });
-    progress.enter('dvc-pull');
-    const { dvcFiles } = await steps.dvcPull(ref);
-    progress.enter('dvc-repro');
-    await repro.dvcRepro({ ...ref, timeoutMs: durationMs(config.repro.timeout) });
-    progress.enter('stage-candidate');
-    const candidate = await steps.stageCandidate({ ...ref, store: plan.store, tag: req.releaseTag, outputs: config.outputs, dvcFiles });
-
-    progress.enter('evaluate');
-    const evaluation = await gate.evaluateCandidate({ project: req.project, candidate, gate: config.gate });
-    const result = (extra: Partial<TrainingResult>): TrainingResult => ({
-      decision: evaluation.accepted ? 'accepted' : 'rejected',
-      reasons: evaluation.reasons,
-      releaseTag: req.releaseTag,
-      commit,
-      checks: evaluation.checks,
-      metrics: evaluation.metrics,
-      baseline: evaluation.baseline,
-      durations: progress.durations(),
-      machineSeconds: (Date.now() - machine!.startedAt) / 1000,
-      ...extra,
-    });
-    if (!evaluation.accepted) {
-      await control.discardCandidate({ store: plan.store, key: candidate.key });
-      return result({});
+    // From here the machine may cost money: a runaway training is cut off at the location's maxRuntime.
+    const pipeline = new CancellationScope();
+    const guard = new CancellationScope();
+    if (guardRuntime) {
+      void guard.run(() => sleep(durationMs(plan.location.maxRuntime))).then(() => {
+        runaway = true;
+        pipeline.cancel();
+      }).catch(() => undefined);
     }
+    try {
+      outcome = await pipeline.run(async () => {
+        progress.enter('start-machine');
+        startAttempted = true;
+        machine = await compute.startMachine({ location: req.location, config: plan.location, workflowId });
 
-    progress.enter('dvc-push');
-    await steps.dvcPush(ref);
-    progress.enter('tag');
-    const { tagCommit } = await steps.tagRelease({
-      ...ref, commit, tag: req.releaseTag,
-      message: `cd4ml release ${req.releaseTag}: ${config.gate.metric} ${String(evaluation.metrics[config.gate.metric])}${req.reason ? `\n\n${req.reason}` : ''}`,
-    });
-    progress.enter('publish');
-    const published = await control.publishRelease({
-      store: plan.store,
-      project: req.project,
-      tag: req.releaseTag,
-      git: { repoUrl: req.repoUrl, branch: req.branch, commit, tagCommit },
-      candidate,
-      checks: evaluation.checks,
-      baseline: evaluation.baseline,
-      model: evaluation.model,
-      location: req.location,
-      machine: { provider: machine.provider, instanceType: machine.instanceType, seconds: (Date.now() - machine.startedAt) / 1000 },
-      durations: progress.durations(),
-      requestedBy: req.requestedBy,
-      reason: req.reason,
-    });
-    return result({ release: { store: plan.store, key: published.key, tagCommit } });
+        const { steps, repro } = locationActivities(req.location, config.repro.timeout);
+        progress.enter('checkout');
+        await steps.checkout({ ...ref, repoUrl: req.repoUrl, commit });
+        progress.enter('dvc-pull');
+        const { dvcFiles } = await steps.dvcPull(ref);
+        progress.enter('dvc-repro');
+        await repro.dvcRepro({ ...ref, timeoutMs: durationMs(config.repro.timeout) });
+        progress.enter('stage-candidate');
+        const candidate = await steps.stageCandidate({ ...ref, store: plan.store, tag: req.releaseTag, outputs: config.outputs, dvcFiles });
+
+        progress.enter('evaluate');
+        const evaluation = await gate.evaluateCandidate({ project: req.project, candidate, gate: config.gate });
+        const result = (extra: Partial<TrainingResult>): TrainingResult => ({
+          decision: evaluation.accepted ? 'accepted' : 'rejected',
+          reasons: evaluation.reasons,
+          releaseTag: req.releaseTag,
+          commit,
+          checks: evaluation.checks,
+          metrics: evaluation.metrics,
+          baseline: evaluation.baseline,
+          durations: progress.durations(),
+          machineSeconds: (Date.now() - machine!.startedAt) / 1000,
+          estimatedCost: null,
+          ...extra,
+        });
+        if (!evaluation.accepted) {
+          await control.discardCandidate({ store: plan.store, key: candidate.key });
+          return result({});
+        }
+
+        progress.enter('dvc-push');
+        await steps.dvcPush(ref);
+        progress.enter('tag');
+        const { tagCommit } = await steps.tagRelease({
+          ...ref, commit, tag: req.releaseTag,
+          message: `cd4ml release ${req.releaseTag}: ${config.gate.metric} ${String(evaluation.metrics[config.gate.metric])}${req.reason ? `\n\n${req.reason}` : ''}`,
+        });
+        progress.enter('publish');
+        const machineSeconds = (Date.now() - machine.startedAt) / 1000;
+        const published = await control.publishRelease({
+          store: plan.store,
+          project: req.project,
+          tag: req.releaseTag,
+          git: { repoUrl: req.repoUrl, branch: req.branch, commit, tagCommit },
+          candidate,
+          checks: evaluation.checks,
+          baseline: evaluation.baseline,
+          model: evaluation.model,
+          location: req.location,
+          // Up to publishing: the release is written while the machine is still on.
+          machine: {
+            provider: machine.provider, instanceType: machine.instanceType, seconds: machineSeconds,
+            estimatedCost: machine.hourlyPrice === undefined ? null : (machineSeconds / 3600) * machine.hourlyPrice,
+          },
+          durations: progress.durations(),
+          requestedBy: req.requestedBy,
+          reason: req.reason,
+        });
+        return result({ release: { store: plan.store, key: published.key, tagCommit } });
+      });
+    } finally {
+      guard.cancel();
+    }
   } catch (err) {
+    if (runaway && isCancellation(err)) {
+      throw ApplicationFailure.create({
+        message: `training ran longer than location "${req.location}"'s maxRuntime (${plan.location.maxRuntime}) and was stopped; raise locations.${req.location}.maxRuntime in cd4ml.yaml if it needs longer`,
+        type: FailureType.MaxRuntimeExceeded, nonRetryable: true,
+      });
+    }
     throw surfaced(err);
   } finally {
     // Not cancellable: a cancelled or failed training still switches its machine off and frees the location.
     await CancellationScope.nonCancellable(async () => {
       if (machine) {
         progress.enter('stop-machine');
-        await cleanup.stopMachine(machine);
+        stopped = await cleanup.stopMachine(machine);
+      } else if (startAttempted && cleanUpFailedStart) {
+        // startMachine never returned (cancelled or failed after launching): stop whatever carries our tags.
+        progress.enter('stop-machine');
+        stopped = await cleanup.stopUnstartedMachine({ location: req.location, config: plan.location, workflowId });
       }
       progress.enter('done');
       // If the lease has already ended (or never started) there is nothing to give back.
       await getExternalWorkflowHandle(locationWorkflowId(req.location)).signal(releaseSignal, { workflowId }).catch(() => undefined);
     });
   }
+  // Machine time and cost to the stop call, which comes after everything else.
+  return {
+    ...outcome,
+    machineSeconds: stopped?.seconds ?? outcome.machineSeconds,
+    estimatedCost: stopped?.estimatedCost ?? outcome.estimatedCost,
+  };
 }

@@ -1,22 +1,28 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { FailureType, type LocationConfig } from '@cd4ml/contracts';
+import { FailureType } from '@cd4ml/contracts';
+import type { ComputeContext } from './context.ts';
+import { ec2Provider } from './ec2/provider.ts';
 import { localMachine } from './local.ts';
-import type { Machine, MachineProvider, StopResult } from './machine.ts';
+import type { Machine, MachineProvider, StartInput, StopResult } from './machine.ts';
 
-export type { Machine, StopResult } from './machine.ts';
+export type { Machine, StopResult, StartInput } from './machine.ts';
+export type { ComputeContext } from './context.ts';
 
-function provider(name: string): MachineProvider {
-  if (name === 'local') return localMachine;
-  throw ApplicationFailure.nonRetryable(
-    `compute provider "${name}" is not available in this version; use "local"`,
-    FailureType.ConfigInvalid,
-  );
-}
-
-export function startMachine(input: { location: string; config: LocationConfig; workflowId: string }): Promise<Machine> {
-  return provider(input.config.provider).start(input);
-}
-
-export function stopMachine(machine: Machine): Promise<StopResult> {
-  return provider(machine.provider).stop(machine);
+/** startMachine / stopMachine for every provider a location can name. */
+export function createComputeActivities(ctx: ComputeContext) {
+  const providers: Record<string, MachineProvider> = { local: localMachine, ec2: ec2Provider(ctx) };
+  const provider = (name: string): MachineProvider => {
+    const p = providers[name];
+    if (!p) throw ApplicationFailure.nonRetryable(`compute provider "${name}" is unknown; use one of: ${Object.keys(providers).join(', ')}`, FailureType.ConfigInvalid);
+    return p;
+  };
+  return {
+    startMachine: (input: StartInput): Promise<Machine> => provider(input.config.provider).start(input),
+    stopMachine: (machine: Machine): Promise<StopResult> => provider(machine.provider).stop(machine),
+    /** Cleanup when startMachine never returned a machine: stops whatever it switched on. */
+    stopUnstartedMachine: (input: StartInput): Promise<StopResult> => {
+      const p = provider(input.config.provider);
+      return p.stop(p.recordFor(input));
+    },
+  };
 }

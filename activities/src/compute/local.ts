@@ -9,7 +9,11 @@ export const localMachine: MachineProvider = {
   async start({ location }) {
     return { provider: 'local', location, instanceId: null, instanceType: null, startedAt: Date.now() };
   },
+  recordFor({ location }) {
+    return { provider: 'local', location, instanceId: null, instanceType: null, startedAt: 0 };
+  },
   async stop(machine) {
-    return { stoppedAt: Date.now(), seconds: (Date.now() - machine.startedAt) / 1000, action: 'none' };
+    const stoppedAt = Date.now();
+    return { stoppedAt, seconds: (stoppedAt - machine.startedAt) / 1000, action: 'none', estimatedCost: null };
   },
 };

@@ -1,5 +1,6 @@
 import type { LocationConfig } from '@cd4ml/contracts';
 
+/** A switched-on training machine, as recorded in workflow history (no secrets). */
 export interface Machine {
   provider: string;
   location: string;
@@ -7,16 +8,38 @@ export interface Machine {
   instanceType: string | null;
   /** epoch ms, when the machine started costing */
   startedAt: number;
+  /** The training that switched it on (the instance's tag). */
+  workflowId?: string;
+  /** ec2: where the instance lives, so stop needs nothing but this record. */
+  region?: string;
+  endpoint?: string;
+  /** ec2: a person's instance is stopped; a launched one is terminated. */
+  lifecycle?: 'start-stop' | 'launch-terminate';
+  /** ec2: for the cost estimate */
+  hourlyPrice?: number;
 }
 
 export interface StopResult {
   stoppedAt: number;
   seconds: number;
   action: 'none' | 'stopped' | 'terminated';
+  /** seconds x hourly price, when the location names a price */
+  estimatedCost: number | null;
+}
+
+export interface StartInput {
+  location: string;
+  config: LocationConfig;
+  workflowId: string;
 }
 
 /** Switches a location's machine on and off. Both calls are idempotent. */
 export interface MachineProvider {
-  start(input: { location: string; config: LocationConfig; workflowId: string }): Promise<Machine>;
+  start(input: StartInput): Promise<Machine>;
   stop(machine: Machine): Promise<StopResult>;
+  /** The record stop() needs when start() never returned one (it failed or was cut short). */
+  recordFor(input: StartInput): Machine;
 }
+
+export const estimatedCost = (seconds: number, hourlyPrice: number | undefined): number | null =>
+  hourlyPrice === undefined ? null : Math.round((seconds / 3600) * hourlyPrice * 10_000) / 10_000;

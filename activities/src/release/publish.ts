@@ -17,7 +17,7 @@ export interface PublishInput {
   baseline: { tag: string; metrics: Metrics } | null;
   model: { inputs: TensorSpec[]; outputs: TensorSpec[] };
   location: string;
-  machine: { provider: string; instanceType: string | null; seconds: number };
+  machine: { provider: string; instanceType: string | null; seconds: number; estimatedCost: number | null };
   durations: Record<string, number>;
   requestedBy: string;
   reason: string;

@@ -16,7 +16,7 @@ export function renderReport(m: ReleaseManifest): string {
   return [
     `# ${m.project} ${m.tag}`,
     '',
-    `Trained from ${m.git.repoUrl} @ ${m.git.branch} ${m.git.commit.slice(0, 12)} on location \`${m.location}\` (${m.machine.provider}), ${m.createdAt}.`,
+    `Trained from ${m.git.repoUrl} @ ${m.git.branch} ${m.git.commit.slice(0, 12)} on location \`${m.location}\` (${m.machine.provider}${m.machine.instanceType ? ` ${m.machine.instanceType}` : ''}, ${Math.round(m.machine.seconds)} s${m.machine.estimatedCost != null ? `, about $${m.machine.estimatedCost.toFixed(2)}` : ''}), ${m.createdAt}.`,
     `Requested by ${m.requestedBy}${m.reason ? `: ${m.reason}` : ''}.`,
     '',
     `## Metrics against the baseline (${m.baseline ? m.baseline.tag : 'none: first model'})`,
