@@ -77,16 +77,17 @@ export class Stack {
     return this.track(worker, close);
   }
 
-  async startLocationWorker(location = 'local'): Promise<RunningWorker> {
+  /** `checkout` names the machine's disk: a launched instance brings a fresh one. */
+  async startLocationWorker(location = 'local', checkout = location, taskQueue?: string): Promise<RunningWorker> {
     const { worker, close } = await createLocationWorker({
-      temporal: this.temporal, location, workdir: this.workdir(location), venv: VENV,
+      temporal: this.temporal, location, taskQueue, workdir: this.workdir(checkout), venv: VENV,
     });
     return this.track(worker, close);
   }
 
   /** Workers as OS processes, for crash tests. */
-  async spawnWorker(kind: 'control' | 'location', location = 'local'): Promise<WorkerProcess> {
-    const env = { TEMPORAL_ADDRESS: this.env.address, CD4ML_HOME: this.home, CD4ML_STORE: this.store, CD4ML_VENV: VENV };
+  async spawnWorker(kind: 'control' | 'location', location = 'local', extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
+    const env = { TEMPORAL_ADDRESS: this.env.address, CD4ML_HOME: this.home, CD4ML_STORE: this.store, CD4ML_VENV: VENV, ...extraEnv };
     const args = kind === 'location' ? ['--location', location, '--workdir', this.workdir(location)] : [];
     const proc = await WorkerProcess.start(kind, env, args);
     this.processes.push(proc);

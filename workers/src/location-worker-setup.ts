@@ -5,6 +5,8 @@ import { createLocationActivities } from '@cd4ml/activities';
 export interface LocationWorkerOptions {
   temporal: TemporalSettings;
   location: string;
+  /** Default cd4ml-location-<location>; a launched instance polls one of its own. */
+  taskQueue?: string;
   /** Persistent checkouts live here, one per project. */
   workdir: string;
   venv: string;
@@ -21,7 +23,7 @@ export async function createLocationWorker(opts: LocationWorkerOptions): Promise
   const worker = await Worker.create({
     connection,
     namespace,
-    taskQueue: locationTaskQueue(opts.location),
+    taskQueue: opts.taskQueue ?? locationTaskQueue(opts.location),
     activities: createLocationActivities({ workdir: opts.workdir, venv: opts.venv }),
     maxConcurrentActivityTaskExecutions: 1,
     // Heartbeats carry the stage shown to people and bring cancellation: send them

@@ -1,2 +1,3 @@
 export { trainModel } from './train-model.ts';
 export { locationLease } from './location-lease.ts';
+export { reapMachines } from './reap-machines.ts';

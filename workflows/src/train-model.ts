@@ -35,9 +35,9 @@ const cleanup = proxyActivities<ControlActivities>({
 });
 
 /** Activities on the location's own task queue, served by the worker on the training machine. */
-function locationActivities(location: string, reproTimeout: string) {
+function locationActivities(taskQueue: string, reproTimeout: string) {
   // A short heartbeat timeout: a worker that dies mid-step is noticed in seconds and the step retried.
-  const base = { taskQueue: locationTaskQueue(location), heartbeatTimeout: '20 seconds', retry };
+  const base = { taskQueue, heartbeatTimeout: '20 seconds', retry };
   return {
     steps: proxyActivities<LocationActivities>({ ...base, startToCloseTimeout: '30 minutes' }),
     // Cancelling waits until dvc repro's processes are really gone before the machine is stopped.
@@ -109,7 +109,7 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
         startAttempted = true;
         machine = await compute.startMachine({ location: req.location, config: plan.location, workflowId });
 
-        const { steps, repro } = locationActivities(req.location, config.repro.timeout);
+        const { steps, repro } = locationActivities(machine.taskQueue ?? locationTaskQueue(req.location), config.repro.timeout);
         progress.enter('checkout');
         await steps.checkout({ ...ref, repoUrl: req.repoUrl, commit });
         progress.enter('dvc-pull');

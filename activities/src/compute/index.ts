@@ -2,11 +2,13 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '@cd4ml/contracts';
 import type { ComputeContext } from './context.ts';
 import { ec2Provider } from './ec2/provider.ts';
+import { reapMachines, type ReapInput } from './ec2/reaper.ts';
 import { localMachine } from './local.ts';
 import type { Machine, MachineProvider, StartInput, StopResult } from './machine.ts';
 
 export type { Machine, StopResult, StartInput } from './machine.ts';
 export type { ComputeContext } from './context.ts';
+export type { ReapInput, ReapReport } from './ec2/reaper.ts';
 
 /** startMachine / stopMachine for every provider a location can name. */
 export function createComputeActivities(ctx: ComputeContext) {
@@ -24,5 +26,7 @@ export function createComputeActivities(ctx: ComputeContext) {
       const p = provider(input.config.provider);
       return p.stop(p.recordFor(input));
     },
+    /** The reaper's one step: switch off this location's instances whose training is gone. */
+    reapMachines: (input: ReapInput) => reapMachines(ctx.client, input),
   };
 }

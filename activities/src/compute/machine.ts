@@ -8,6 +8,8 @@ export interface Machine {
   instanceType: string | null;
   /** epoch ms, when the machine started costing */
   startedAt: number;
+  /** Where the training's location steps go (a launched instance polls a queue of its own). */
+  taskQueue?: string;
   /** The training that switched it on (the instance's tag). */
   workflowId?: string;
   /** ec2: where the instance lives, so stop needs nothing but this record. */

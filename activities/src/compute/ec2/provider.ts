@@ -10,6 +10,7 @@ import { describeInstance, instancesOfTraining, shutDown, startInstance, stateOf
 import { launchInstance } from './launch.ts';
 import { cd4mlTags } from './tags.ts';
 import { renderUserData } from './user-data.ts';
+import { ensureReaperSchedule } from '../reaper-schedule.ts';
 import { durationMs } from '@cd4ml/contracts';
 
 const RUNNING_TIMEOUT_MS = 10 * 60_000;
@@ -25,10 +26,13 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
     async start({ location, config, workflowId }: StartInput): Promise<Machine> {
       const cfg = config as Ec2LocationConfig;
       const ec2 = ec2Client(cfg);
+      const launcher = ec2Client(cfg, { retry: false });
       const hb = startHeartbeats({ stage: 'start-machine', detail: `location ${location}` });
       let instanceId: string | undefined;
       const lifecycle = cfg.instanceId ? 'start-stop' : 'launch-terminate';
       try {
+        // Before anything costs money: whatever this start leaves behind, the reaper will find.
+        await ensureReaperSchedule(ctx.client, { location, region: cfg.region, endpoint: cfg.endpoint, grace: cfg.reaperGrace });
         let startedAt = Date.now();
         let instanceType: string | null = null;
         if (cfg.instanceId) {
@@ -48,9 +52,9 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
         } else {
           // A retried start finds the instance an earlier attempt launched, by its tags.
           const [existing] = await instancesOfTraining(ec2, location, workflowId);
-          const inst = existing ?? await launchInstance(ec2, {
+          const inst = existing ?? await launchInstance(launcher, {
             location, workflowId, config: cfg,
-            userData: cfg.imageId ? await renderUserData({ location, ...ctx.userData }) : undefined,
+            userData: cfg.imageId ? await renderUserData({ location, perInstanceQueue: 'true', ...ctx.userData }) : undefined,
             onAttempt: (c) => hb.update({ detail: `launching ${c.instanceType ?? 'template type'} (${c.market})` }),
           });
           instanceId = inst.InstanceId!;
@@ -63,19 +67,20 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
         });
         instanceType = running.InstanceType ?? null;
 
-        hb.update({ detail: `instance ${instanceId} running; waiting for its location worker` });
-        const polled = await waitForWorker(ctx.client, locationTaskQueue(location), {
+        const taskQueue = lifecycle === 'launch-terminate' ? locationTaskQueue(location, instanceId) : locationTaskQueue(location);
+        hb.update({ detail: `instance ${instanceId} running; waiting for its location worker on ${taskQueue}` });
+        const polled = await waitForWorker(ctx.client, taskQueue, {
           sinceMs: startedAt - 1000, timeoutMs: durationMs(cfg.workerStartTimeout), signal: hb.signal,
         });
         if (!polled) {
           throw ApplicationFailure.nonRetryable(
-            `location "${location}": instance ${instanceId} is running but no location worker polled ${locationTaskQueue(location)} within ${cfg.workerStartTimeout}; ` +
+            `location "${location}": instance ${instanceId} is running but no location worker polled ${taskQueue} within ${cfg.workerStartTimeout}; ` +
             `read its boot log (aws ec2 get-console-output --instance-id ${instanceId}) and check the user data (README: EC2 locations)`,
             FailureType.WorkerDidNotStart,
           );
         }
         return {
-          provider: 'ec2', location, instanceId, instanceType, startedAt, workflowId,
+          provider: 'ec2', location, instanceId, instanceType, startedAt, workflowId, taskQueue,
           region: cfg.region, endpoint: cfg.endpoint, lifecycle, hourlyPrice: cfg.hourlyPrice,
         };
       } catch (err) {
@@ -89,6 +94,8 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
         throw err;
       } finally {
         hb.stop();
+        ec2.destroy();
+        launcher.destroy();
       }
     },
 
@@ -112,6 +119,7 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
         const done = await shutDown(ec2, id, how);
         if (done !== 'none') action = done;
       }
+      ec2.destroy();
       const stoppedAt = Date.now();
       const seconds = machine.startedAt ? (stoppedAt - machine.startedAt) / 1000 : 0;
       return { stoppedAt, seconds, action, estimatedCost: estimatedCost(seconds, machine.hourlyPrice) };

@@ -17,14 +17,24 @@
 set -euo pipefail
 
 CD4ML_LOCATION='{{location}}'
+# 'true' when cd4ml launches this instance per training (a template or AMI): its worker
+# then polls a queue of its own, cd4ml-location-<location>-<instance id>.
+PER_INSTANCE_QUEUE='{{perInstanceQueue}}'
 TEMPORAL_ADDRESS='{{temporalAddress}}'
 TEMPORAL_NAMESPACE='{{temporalNamespace}}'
 # Where the cd4ml sources come from; empty when the AMI already has /opt/cd4ml.
 CD4ML_SOURCE='{{cd4mlSource}}'
 
 install -d -m 0755 /etc/cd4ml /var/lib/cd4ml
+TASK_QUEUE="cd4ml-location-$CD4ML_LOCATION"
+if [ "$PER_INSTANCE_QUEUE" = true ]; then
+  imds_token="$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 60')"
+  instance_id="$(curl -sf -H "X-aws-ec2-metadata-token: $imds_token" http://169.254.169.254/latest/meta-data/instance-id)"
+  TASK_QUEUE="$TASK_QUEUE-$instance_id"
+fi
 cat >/etc/cd4ml/location.env <<ENV
 CD4ML_LOCATION=$CD4ML_LOCATION
+CD4ML_TASK_QUEUE=$TASK_QUEUE
 TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS
 TEMPORAL_NAMESPACE=$TEMPORAL_NAMESPACE
 CD4ML_HOME=/var/lib/cd4ml

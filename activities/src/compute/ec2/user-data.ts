@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 
 export interface UserDataValues {
   location: string;
+  /** 'true' for launched instances: the worker polls cd4ml-location-<location>-<instance id>. */
+  perInstanceQueue: string;
   temporalAddress: string;
   temporalNamespace: string;
   /** git url of the cd4ml sources for the instance; '' when the AMI has them. */

@@ -1,0 +1,90 @@
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { durationMs } from '@cd4ml/contracts';
+import { ec2Client } from './client.ts';
+import { shutDown } from './instances.ts';
+import { TAG_LIFECYCLE, TAG_LOCATION, TAG_MANAGED, TAG_WORKFLOW, tagValue } from './tags.ts';
+
+export interface ReapInput {
+  location: string;
+  region: string;
+  endpoint?: string;
+  /** e.g. "5m": how long after its training ended an instance is left to the training's own cleanup. */
+  grace: string;
+}
+
+export interface ReapedInstance {
+  instanceId: string;
+  workflowId: string | null;
+  action: 'stopped' | 'terminated';
+  reason: string;
+}
+
+export interface ReapReport {
+  location: string;
+  checked: number;
+  reaped: ReapedInstance[];
+  /** Running instances left alone, and why. */
+  kept: { instanceId: string; workflowId: string | null; reason: string }[];
+}
+
+/** When the training that owns an instance ended; 'running' while it runs; null when Temporal has no such run. */
+async function trainingEnded(client: Client, workflowId: string): Promise<number | 'running' | null> {
+  try {
+    const d = await client.workflow.getHandle(workflowId).describe();
+    if (d.status.name === 'RUNNING') return 'running';
+    return d.closeTime?.getTime() ?? Date.now();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
+}
+
+/**
+ * Finds running instances that cd4ml switched on for a location and whose
+ * training is no longer running (terminated, crashed past its cleanup, or
+ * forgotten), and switches them off: a person's instance is stopped, a
+ * launched one terminated. The grace period keeps it out of the way of a
+ * training's own cleanup that is still under way.
+ */
+export async function reapMachines(client: Client, input: ReapInput): Promise<ReapReport> {
+  const ec2 = ec2Client(input);
+  const graceMs = durationMs(input.grace);
+  const report: ReapReport = { location: input.location, checked: 0, reaped: [], kept: [] };
+  try {
+    const out = await ec2.send(new DescribeInstancesCommand({
+      Filters: [
+        { Name: `tag:${TAG_MANAGED}`, Values: ['true'] },
+        { Name: `tag:${TAG_LOCATION}`, Values: [input.location] },
+        { Name: 'instance-state-name', Values: ['pending', 'running'] },
+      ],
+    }));
+    for (const inst of out.Reservations?.flatMap((r) => r.Instances ?? []) ?? []) {
+      report.checked++;
+      const instanceId = inst.InstanceId!;
+      const workflowId = tagValue(inst.Tags, TAG_WORKFLOW) ?? null;
+      const ended = workflowId ? await trainingEnded(client, workflowId) : null;
+      if (ended === 'running') {
+        report.kept.push({ instanceId, workflowId, reason: 'its training is running' });
+        continue;
+      }
+      // Unknown to Temporal (or untagged): measure the grace from the launch instead.
+      const since = ended ?? inst.LaunchTime?.getTime() ?? 0;
+      if (Date.now() - since < graceMs) {
+        report.kept.push({ instanceId, workflowId, reason: `within the ${input.grace} grace period` });
+        continue;
+      }
+      const how = tagValue(inst.Tags, TAG_LIFECYCLE) === 'start-stop' ? 'stop' : 'terminate';
+      const done = await shutDown(ec2, instanceId, how);
+      if (done === 'none') continue;
+      report.reaped.push({
+        instanceId, workflowId, action: done,
+        reason: ended === null ? `training ${workflowId ?? '(untagged)'} is unknown to Temporal` : `training ${workflowId} ended ${new Date(ended).toISOString()}`,
+      });
+    }
+    return report;
+  } finally {
+    ec2.destroy();
+  }
+}

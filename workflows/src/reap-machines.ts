@@ -1,0 +1,20 @@
+import { log, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import type { ControlActivities, ReapInput, ReapReport } from '@cd4ml/activities';
+
+const { reapMachines: reap } = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '5 seconds', maximumAttempts: 5 },
+});
+
+/**
+ * Run by the `reaper/<location>` schedule: switches off instances cd4ml
+ * started for the location whose training is no longer running. What it
+ * stopped is its result and its details in the Web UI.
+ */
+export async function reapMachines(input: ReapInput): Promise<ReapReport> {
+  const report = await reap(input);
+  const lines = report.reaped.map((r) => `- ${r.action} ${r.instanceId}: ${r.reason}`);
+  setCurrentDetails(`**reaper ${input.location}**: checked ${report.checked}, switched off ${report.reaped.length}\n\n${lines.join('\n')}`);
+  if (report.reaped.length) log.warn('reaper switched off instances', { location: input.location, reaped: report.reaped });
+  return report;
+}
