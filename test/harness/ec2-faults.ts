@@ -10,7 +10,8 @@ export type FaultRule = (params: URLSearchParams) => { code: string; message: st
  */
 export class Ec2Faults {
   private rules: FaultRule[] = [];
-  readonly calls: URLSearchParams[] = [];
+  /** Every EC2 call that reached the proxy, with when it arrived (epoch ms). */
+  readonly calls: { at: number; params: URLSearchParams }[] = [];
 
   private constructor(private readonly server: http.Server, readonly endpoint: string) {}
 
@@ -22,7 +23,7 @@ export class Ec2Faults {
       req.on('end', () => {
         const body = Buffer.concat(chunks);
         const params = new URLSearchParams(body.toString('utf8'));
-        self!.calls.push(params);
+        self!.calls.push({ at: Date.now(), params });
         for (const rule of self!.rules) {
           const fault = rule(params);
           if (fault) {
@@ -56,13 +57,19 @@ export class Ec2Faults {
     });
   }
 
+  /** When an action was called for an instance (the last such call), epoch ms. */
+  calledAt(action: string, instanceId?: string): number | undefined {
+    return this.calls.filter((c) => c.params.get('Action') === action &&
+      (!instanceId || [...c.params.values()].includes(instanceId))).at(-1)?.at;
+  }
+
   clear(): void {
     this.rules = [];
     this.calls.length = 0;
   }
 
   runInstancesCalls(): { type: string | null; spot: boolean }[] {
-    return this.calls.filter((p) => p.get('Action') === 'RunInstances')
+    return this.calls.map((c) => c.params).filter((p) => p.get('Action') === 'RunInstances')
       .map((p) => ({ type: p.get('InstanceType'), spot: p.get('InstanceMarketOptions.MarketType') === 'spot' }));
   }
 
