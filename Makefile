@@ -1,7 +1,7 @@
 # cd4ml: `make demo` and `make test` are all a fresh clone needs; both bootstrap first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap demo stop test typecheck bench bench-serving clean-demo
+.PHONY: help bootstrap demo stop test typecheck bench bench-serving bench-stop clean-demo
 
 # The Temporal CLI installed by bootstrap, for recipes and the processes they start.
 export PATH := $(CURDIR)/.cd4ml/bin:$(PATH)
@@ -30,6 +30,9 @@ typecheck: bootstrap ## typecheck only
 
 bench: bootstrap ## run the orchestration-overhead benchmark
 	pnpm exec tsx bench/orchestration-overhead.ts
+
+bench-stop: bootstrap ## EC2 stop latency on moto: cd4ml vs a CI-job-style script
+	pnpm exec tsx bench/stop-latency.ts
 
 bench-serving: bootstrap ## cd4ml serve vs FastAPI + onnxruntime vs a bare fastify route (installs FastAPI into .cd4ml/bench-venv)
 	pnpm exec tsx bench/serving/run.ts

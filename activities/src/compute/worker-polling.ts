@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+// A CommonJS package: a default import works under both node's ESM loader and vitest.
+import proto from '@temporalio/proto';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import { sleep } from './ec2/instances.ts';
 
@@ -9,10 +10,11 @@ import { sleep } from './ec2/instances.ts';
  * machine was stopped) must not count: only polls after the machine started do.
  */
 export async function workerPolledSince(client: Client, taskQueue: string, sinceMs: number): Promise<boolean> {
+  const { TaskQueueKind, TaskQueueType } = proto.temporal.api.enums.v1;
   const res = await client.workflowService.describeTaskQueue({
     namespace: client.options.namespace,
-    taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    taskQueue: { name: taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
   });
   return (res.pollers ?? []).some((p) => tsToMs(p.lastAccessTime) >= sinceMs);
 }
