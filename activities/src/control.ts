@@ -1,11 +1,14 @@
 import type { Client } from '@temporalio/client';
-import type { TrainingRequestInput } from '@cd4ml/contracts';
+import type { ImageRequestInput, TrainingRequestInput } from '@cd4ml/contracts';
 import { resolveTraining } from './resolve/resolve-training.ts';
 import { requestLease, isWorkflowRunning } from './lease/lease.ts';
 import { startMachine, stopMachine } from './compute/index.ts';
 import { evaluateCandidate } from './gate/evaluate-candidate.ts';
 import { publishRelease, type PublishInput } from './release/publish.ts';
 import { openStore } from './release/store.ts';
+import { ensureImage, type EnsureImageInput } from './image/ensure-image.ts';
+import { resolveImage } from './image/resolve-image.ts';
+import type { BuilderSettings } from './image/builders.ts';
 
 export interface ControlDeps {
   client: Client;
@@ -13,12 +16,17 @@ export interface ControlDeps {
   mirrorsDir: string;
   /** Release store used when cd4ml.yaml names none. */
   defaultStore: string;
+  /** Scratch space for image builds and the builders' storage. */
+  imageDir: string;
+  builders: BuilderSettings;
 }
 
 /** Activities run by the control worker: everything that does not need the training machine. */
 export function createControlActivities(deps: ControlDeps) {
   return {
     resolveTraining: (request: TrainingRequestInput) => resolveTraining(deps, request),
+    resolveImage: (request: ImageRequestInput) => resolveImage(deps, request),
+    ensureImage: (input: EnsureImageInput) => ensureImage(deps, input),
     requestLease: (input: { location: string; workflowId: string }) => requestLease(deps.client, input),
     isWorkflowRunning: (workflowId: string) => isWorkflowRunning(deps.client, workflowId),
     startMachine,

@@ -11,6 +11,10 @@ export const FailureType = {
   TagConflict: 'TagConflict',
   ReleaseConflict: 'ReleaseConflict',
   CapacityUnavailable: 'CapacityUnavailable',
+  /** The Dockerfile does not build at this commit: a retry builds the same thing. */
+  ImageBuildFailed: 'ImageBuildFailed',
+  /** The registry refused the credentials, or they are not set on the worker. */
+  RegistryDenied: 'RegistryDenied',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -23,4 +27,6 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.CandidateInvalid,
   FailureType.TagConflict,
   FailureType.ReleaseConflict,
+  FailureType.ImageBuildFailed,
+  FailureType.RegistryDenied,
 ];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ImageResult } from './image.ts';
 
 // Also what `git check-ref-format` refuses: "..", a trailing "." or ".lock".
 const tagPattern = /^(?!.*\.\.)(?!.*\.$)(?!.*\.lock$)[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -57,6 +58,8 @@ export interface TrainingResult {
   /** Seconds spent per stage. */
   durations: Partial<Record<Stage, number>>;
   machineSeconds: number;
+  /** The training image it ran in; absent when cd4ml.yaml names none. */
+  image?: ImageResult;
   /** Where the release was published; absent when rejected. */
   release?: { store: string; key: string; tagCommit: string };
 }

@@ -1,2 +1,3 @@
 export { trainModel } from './train-model.ts';
+export { buildImage } from './build-image.ts';
 export { locationLease } from './location-lease.ts';
