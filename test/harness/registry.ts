@@ -87,6 +87,23 @@ export class Registry {
     return [...(body.tags ?? [])].sort();
   }
 
+  /** Paths in the image's layers, read from the blobs the registry stores: what the build really put in. */
+  async imageFiles(name: string, tag: string): Promise<string[]> {
+    const get = (rest: string, accept = '') =>
+      fetch(`http://${this.host}/v2/${name}/${rest}`, { headers: { ...this.headers(), ...(accept ? { accept } : {}) } });
+    const manifest = (await (await get(`manifests/${tag}`, 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json')).json()) as {
+      layers: { digest: string }[];
+    };
+    const files: string[] = [];
+    for (const layer of manifest.layers) {
+      const blob = Buffer.from(await (await get(`blobs/${layer.digest}`)).arrayBuffer());
+      const gzipped = blob[0] === 0x1f && blob[1] === 0x8b;
+      const list = await execa('tar', [gzipped ? '-tz' : '-t'], { input: blob });
+      files.push(...list.stdout.split('\n').filter((f) => f && !f.endsWith('/')));
+    }
+    return files.sort();
+  }
+
   async stop(): Promise<void> {
     this.proc.kill('SIGTERM');
     await this.proc;
