@@ -61,6 +61,17 @@ export class ImageProject {
     await writeFile(path.join(this.workDir, rel), text);
   }
 
+  /**
+   * A static `sleeper` binary in the context (gcc -static; FROM scratch has no
+   * shell), so a Dockerfile can `RUN ["/sleeper", "<seconds>", "<token>"]`: a
+   * build step that takes as long as a test needs, findable by its token.
+   */
+  async addSleeper(): Promise<void> {
+    const source = path.join(this.root, 'sleeper.c');
+    await writeFile(source, '#include <stdlib.h>\n#include <unistd.h>\nint main(int c, char **v) { sleep(c > 1 ? atoi(v[1]) : 1); return 0; }\n');
+    await execa('gcc', ['-static', '-O2', '-o', path.join(this.workDir, 'sleeper'), source]);
+  }
+
   /** Commits everything and pushes it to `branch` (created from the current commit if new). */
   async commitAndPush(message: string, branch = 'main'): Promise<string> {
     await this.git('add', '-A');

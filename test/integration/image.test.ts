@@ -1,3 +1,4 @@
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,9 +10,21 @@ import { Stack } from '../harness/stack.ts';
 import { Registry, REGISTRY_LOGIN } from '../harness/registry.ts';
 import { ImageProject, REGISTRY_ENV } from '../harness/image-project.ts';
 import { REPO_ROOT } from '../harness/paths.ts';
-import { activityRuns } from '../harness/training-probes.ts';
+import { activityRuns, waitUntil } from '../harness/training-probes.ts';
+import { pendingStep } from '@cd4ml/client/watch-training';
 
 const NAME = 'cd4ml/tiny';
+
+/** Pids of processes whose command line holds `token`. */
+async function processesWith(token: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.split('\0').includes(token)) pids.push(Number(entry));
+  }
+  return pids;
+}
 
 describe('training image: buildImage with real buildah and docker-registry', () => {
   let stack: Stack;
@@ -154,5 +167,26 @@ describe('training image: buildImage with real buildah and docker-registry', () 
     } finally {
       process.env[REGISTRY_ENV.passwordEnv] = password;
     }
+  });
+
+  it('cancelling mid-build stops the builder and its RUN step, and leaves no scratch folder', async () => {
+    const token = `cd4ml-cancel-${process.pid}-${Date.now()}`;
+    await project.git('checkout', '--quiet', '-b', 'slow');
+    await project.addSleeper();
+    await project.write('Dockerfile', `FROM scratch\nCOPY sleeper /sleeper\nRUN ["/sleeper", "300", "${token}"]\n`);
+    await project.commitAndPush('image: a RUN step that takes five minutes', 'slow');
+    await project.git('checkout', '--quiet', 'main');
+    const { handle } = await startBuild('slow');
+    await waitUntil('the RUN step', async () => (await pendingStep(handle))?.heartbeat?.imageStep === 'build' && (await processesWith(token)).length > 0);
+
+    const cancelledAt = Date.now();
+    await handle.cancel();
+    await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    timings['cancel to closed'] = (Date.now() - cancelledAt) / 1000;
+    // The activity waits for its processes (WAIT_CANCELLATION_COMPLETED): by now they are gone.
+    expect(await processesWith(token)).toEqual([]);
+    const builds = await readdir(path.join(stack.home, 'images', 'builds'));
+    expect(builds.filter((f) => !f.endsWith('.pid'))).toEqual([]);
+    expect((await activityRuns(handle)).filter((r) => r.name === 'ensureImage').map((r) => r.outcome)).toEqual(['canceled']);
   });
 });

@@ -1,4 +1,6 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ActivityCancellationType, ActivityFailure, ApplicationFailure, proxyActivities, type ActivityOptions,
+} from '@temporalio/workflow';
 import type { ControlActivities } from '@cd4ml/activities';
 import { durationMs } from '@cd4ml/contracts/config';
 import { FailureType, NON_RETRYABLE_FAILURES } from '@cd4ml/contracts/failures';
@@ -17,6 +19,8 @@ export function imageActivities(buildTimeout: string) {
     startToCloseTimeout: 2 * durationMs(buildTimeout) + 5 * 60_000,
     // A dead control worker is noticed in half a minute and the build retried (its orphan killed first).
     heartbeatTimeout: '30 seconds',
+    // A cancelled run ends once the builder's processes are gone, not before.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry,
   });
 }
