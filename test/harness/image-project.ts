@@ -49,6 +49,8 @@ export class ImageProject {
     await this.write('requirements.txt', 'dvc==3.63.0\n');
     await this.write('app/train.py', 'print("training")\n');
     await this.write('README.md', '# tiny\n');
+    // resolveTraining wants a pipeline; its stages do not matter to the image.
+    await this.write('dvc.yaml', 'stages: {}\n');
     return this.commitAndPush('tiny: project with a training image');
   }
 

@@ -189,4 +189,22 @@ describe('training image: buildImage with real buildah and docker-registry', () 
     expect(builds.filter((f) => !f.endsWith('.pid'))).toEqual([]);
     expect((await activityRuns(handle)).filter((r) => r.name === 'ensureImage').map((r) => r.outcome)).toEqual(['canceled']);
   });
+
+  it('trainModel builds the image after the lease and before the machine starts', async () => {
+    await project.write('requirements.txt', 'dvc==3.63.0\nnumpy\n');
+    const commit = await project.commitAndPush('deps: numpy');
+    // No location worker runs in this file: the training gets as far as checkout, then is cancelled.
+    const handle = await stack.startTraining({ project: 'tiny', repoUrl: project.repoUrl, releaseTag: 'img-1', commit });
+    await waitUntil('checkout to be scheduled', async () => (await activityRuns(handle)).some((r) => r.name === 'checkout'));
+    const runs = await activityRuns(handle);
+    expect(runs.map((r) => r.name)).toEqual(['resolveTraining', 'requestLease', 'ensureImage', 'startMachine', 'checkout']);
+    expect(runs.find((r) => r.name === 'ensureImage')?.outcome).toBe('completed');
+    const { contentHash } = await resolveImage(
+      { mirrorsDir: path.join(stack.dir, 'test-mirrors') }, { project: 'tiny', repoUrl: project.repoUrl, commit },
+    );
+    expect(await registry.digest(NAME, contentHash)).toMatch(/^sha256:/);
+    expect(await registry.digest(NAME, 'main')).toBe(await registry.digest(NAME, contentHash));
+    await handle.cancel();
+    await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+  });
 });
