@@ -45,6 +45,7 @@ describe('dockerfileSources', () => {
   it('joins continuation lines and honours the escape directive', () => {
     expect(dockerfileSources('COPY a.txt \\\n  # a comment inside\n  b.txt \\\n  /dst/\n').sources).toEqual(['a.txt', 'b.txt']);
     expect(dockerfileSources('# escape=`\nFROM scratch\nCOPY c.txt `\n  d.txt /dst/\n').sources).toEqual(['c.txt', 'd.txt']);
+    expect(dockerfileSources('COPY e.txt /dst/ \\').sources).toEqual(['e.txt']);
   });
 
   it('counts RUN --mount=type=bind from the context, and hashes everything when a source has a variable', () => {

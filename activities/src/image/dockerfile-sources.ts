@@ -78,19 +78,22 @@ export function instructions(text: string): { instruction: string; args: string 
     if (m[1]!.toLowerCase() === 'escape') escape = m[2]!;
   }
   const out: { instruction: string; args: string }[] = [];
+  const push = (line: string) => {
+    const m = /^(\S+)\s*(.*)$/s.exec(line.trim());
+    if (m) out.push({ instruction: m[1]!.toUpperCase(), args: m[2]! });
+  };
   let current = '';
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     const trimmed = line.trim();
-    if (trimmed.startsWith('#') || (current && !trimmed)) continue;
-    if (!current && !trimmed) continue;
+    // Comments and blank lines, also between continuation lines, are not part of an instruction.
+    if (!trimmed || trimmed.startsWith('#')) continue;
     if (trimmed.endsWith(escape)) {
       current += `${trimmed.slice(0, -escape.length)} `;
       continue;
     }
     current += trimmed;
-    const m = /^(\S+)\s*(.*)$/s.exec(current)!;
-    out.push({ instruction: m[1]!.toUpperCase(), args: m[2]! });
+    push(current);
     // Heredocs (COPY <<EOF /file, RUN <<EOF): their bodies are not instructions.
     for (const h of current.matchAll(/<<(-?)(["']?)([A-Za-z_][A-Za-z0-9_]*)\2/g)) {
       const strip = h[1] === '-';
@@ -101,5 +104,7 @@ export function instructions(text: string): { instruction: string; args: string 
     }
     current = '';
   }
+  // A last line ending in the escape character still ends its instruction.
+  if (current) push(current);
   return out;
 }
