@@ -1,11 +1,14 @@
 import type { Client } from '@temporalio/client';
-import type { TrainingRequestInput } from '@cd4ml/contracts';
+import type { ImageRequestInput, TrainingRequestInput } from '@cd4ml/contracts';
 import { resolveTraining } from './resolve/resolve-training.ts';
 import { requestLease, isWorkflowRunning } from './lease/lease.ts';
 import { createComputeActivities } from './compute/index.ts';
 import { evaluateCandidate } from './gate/evaluate-candidate.ts';
 import { publishRelease, type PublishInput } from './release/publish.ts';
 import { openStore } from './release/store.ts';
+import { ensureImage, type EnsureImageInput } from './image/ensure-image.ts';
+import { resolveImage } from './image/resolve-image.ts';
+import type { BuilderSettings } from './image/builders.ts';
 
 export interface ControlDeps {
   client: Client;
@@ -15,12 +18,17 @@ export interface ControlDeps {
   defaultStore: string;
   /** Where a cloud machine's location worker connects to (filled into EC2 user data; no secrets). */
   userData?: { temporalAddress: string; temporalNamespace: string; cd4mlSource: string };
+  /** Scratch space for image builds and the builders' storage. */
+  imageDir: string;
+  builders: BuilderSettings;
 }
 
 /** Activities run by the control worker: everything that does not need the training machine. */
 export function createControlActivities(deps: ControlDeps) {
   return {
     resolveTraining: (request: TrainingRequestInput) => resolveTraining(deps, request),
+    resolveImage: (request: ImageRequestInput) => resolveImage(deps, request),
+    ensureImage: (input: EnsureImageInput) => ensureImage(deps, input),
     requestLease: (input: { location: string; workflowId: string }) => requestLease(deps.client, input),
     isWorkflowRunning: (workflowId: string) => isWorkflowRunning(deps.client, workflowId),
     ...createComputeActivities({

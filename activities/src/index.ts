@@ -6,3 +6,6 @@ export type { Evaluation } from './gate/evaluate-candidate.ts';
 export type { PublishInput } from './release/publish.ts';
 export { openStore, DirectoryStore, type ReleaseStore } from './release/store.ts';
 export { findBaseline, readManifest } from './release/baseline.ts';
+export type { EnsureImageInput, ImageHeartbeat } from './image/ensure-image.ts';
+export type { ImagePlan } from './image/resolve-image.ts';
+export type { TrainingImage } from './image/container-run.ts';

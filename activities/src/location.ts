@@ -3,7 +3,9 @@ import type { OutputsConfig, CandidateRef } from '@cd4ml/contracts';
 import { checkoutCommit } from './git/checkout.ts';
 import { tagRelease } from './git/tag-release.ts';
 import { pullData, pushArtifacts } from './dvc/sync.ts';
-import { reproPipeline } from './dvc/repro.ts';
+import { reproPipeline, venvRepro } from './dvc/repro.ts';
+import { reproInImage } from './dvc/repro-in-image.ts';
+import type { TrainingImage } from './image/container-run.ts';
 import { dataHashes } from './dvc/lock.ts';
 import { stageCandidate } from './release/stage-candidate.ts';
 
@@ -36,8 +38,11 @@ export function createLocationActivities(deps: LocationDeps) {
       return pullData(env, projectDir(input));
     },
 
-    async dvcRepro(input: CheckoutRef & { timeoutMs: number }): Promise<{ ran: string[]; skipped: string[] }> {
-      return reproPipeline(env, projectDir(input), input.timeoutMs);
+    /** In the training image when the workflow passes one, with the venv's dvc otherwise. */
+    async dvcRepro(input: CheckoutRef & { timeoutMs: number; image?: TrainingImage }): Promise<{ ran: string[]; skipped: string[] }> {
+      const dir = projectDir(input);
+      const command = input.image ? await reproInImage(input.image, repoDir(input), dir) : venvRepro(env);
+      return reproPipeline(command, dir, input.timeoutMs);
     },
 
     async stageCandidate(

@@ -4,6 +4,7 @@ import { statusCommand } from './commands/status.ts';
 import { cancelCommand } from './commands/cancel.ts';
 import { demoCommand } from './commands/demo.ts';
 import { serveCommand } from './commands/serve.ts';
+import { buildImageCommand } from './commands/build-image.ts';
 
 const program = new Command('cd4ml')
   .description(
@@ -14,6 +15,7 @@ const program = new Command('cd4ml')
   .showHelpAfterError();
 
 trainCommand(program);
+buildImageCommand(program);
 statusCommand(program);
 cancelCommand(program);
 demoCommand(program);

@@ -17,11 +17,14 @@ function metricsTable(metrics: Metrics, baseline: TrainingResult['baseline']): s
   return [fmt(head), ...rows.map(fmt)];
 }
 
+/** A failed run: its failure type and message, indented. */
+export function renderFailure(outcome: { message: string; type?: string }): string {
+  return [`FAILED${outcome.type ? ` (${outcome.type})` : ''}:`, ...outcome.message.split('\n').map((l) => `  ${l}`)].join('\n');
+}
+
 /** The end of a training as a person reads it: decision, reasons, metrics against the baseline, where the release is. */
 export function renderOutcome(outcome: TrainingOutcome, releaseFolder?: (key: string, store: string) => string): string {
-  if (outcome.kind === 'failed') {
-    return [`FAILED${outcome.type ? ` (${outcome.type})` : ''}:`, ...outcome.message.split('\n').map((l) => `  ${l}`)].join('\n');
-  }
+  if (outcome.kind === 'failed') return renderFailure(outcome);
   const r = outcome.result;
   const lines = [
     `${r.decision === 'accepted' ? 'ACCEPTED' : 'REJECTED'}: ${r.releaseTag} from commit ${r.commit.slice(0, 10)}`,
@@ -35,6 +38,7 @@ export function renderOutcome(outcome: TrainingOutcome, releaseFolder?: (key: st
   } else {
     lines.push('nothing was published');
   }
+  if (r.image) lines.push(`image:   ${r.image.ref} (${r.image.built ? 'built for this training' : 'from the registry'})`);
   lines.push(`machine: ${r.machineSeconds.toFixed(1)} s${r.estimatedCost != null ? ` (about $${r.estimatedCost.toFixed(2)})` : ''}`);
   return lines.join('\n');
 }

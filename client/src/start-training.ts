@@ -1,6 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { CONTROL_TASK_QUEUE, TrainingRequest, trainWorkflowId, type TrainingRequestInput, type TrainingResult } from '@cd4ml/contracts';
+import type { RunOutcome } from './watch-training.ts';
 
 /**
  * Starts a training, or attaches to the one already running for the same
@@ -39,6 +40,4 @@ export async function startTraining(
   }
 }
 
-export type TrainingOutcome =
-  | { kind: 'completed'; result: TrainingResult }
-  | { kind: 'failed'; message: string; type?: string };
+export type TrainingOutcome = RunOutcome<TrainingResult>;

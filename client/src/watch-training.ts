@@ -6,6 +6,9 @@ import type { Stage, TrainingProgress, TrainingResult } from '@cd4ml/contracts';
 import { progressQuery } from '@cd4ml/workflows/queries';
 import type { TrainingOutcome } from './start-training.ts';
 
+/** How a run ended, as the CLI reports it: its result, or what failed. */
+export type RunOutcome<T> = { kind: 'completed'; result: T } | { kind: 'failed'; message: string; type?: string };
+
 /** The stages a full, accepted training passes through, for the progress bar's length. */
 const PIPELINE: Stage[] = [
   'resolve', 'start-machine', 'checkout', 'dvc-pull', 'dvc-repro', 'stage-candidate',
@@ -21,7 +24,7 @@ export interface PendingStep {
   activity: string;
   attempt: number;
   /** The last heartbeat's details, e.g. { dvcStage: 'train' } while dvc repro runs. */
-  heartbeat: { stage?: string; dvcStage?: string; line?: string; elapsedSeconds?: number } | null;
+  heartbeat: { stage?: string; dvcStage?: string; imageStep?: string; line?: string; elapsedSeconds?: number } | null;
   lastFailure?: string;
   /** Seconds it has waited in its task queue with no worker taking it; 0 once started. */
   unclaimedSeconds: number;
@@ -53,26 +56,35 @@ export async function pendingStep(handle: WorkflowHandle): Promise<PendingStep |
   };
 }
 
+/** Steps of the control worker, which runs the workflow itself: no location worker to point at. */
+const CONTROL_STEPS = new Set(['resolveTraining', 'resolveImage', 'ensureImage']);
+
 export async function describePendingStep(handle: WorkflowHandle): Promise<string> {
   const step = await pendingStep(handle);
   if (!step) return '';
   const parts: string[] = [];
   // A step nobody picks up usually means its worker is not running: say which one to start.
-  if (step.unclaimedSeconds > 10 && step.activity !== 'resolveTraining') {
+  if (step.unclaimedSeconds > 10 && !CONTROL_STEPS.has(step.activity)) {
     parts.push(`no worker has taken ${step.activity} for ${Math.round(step.unclaimedSeconds)} s: is the worker for this location running?`);
   }
   if (step.heartbeat?.dvcStage) parts.push(`stage ${step.heartbeat.dvcStage}`);
+  else if (step.heartbeat?.imageStep) parts.push([step.heartbeat.imageStep, step.heartbeat.line?.slice(0, 60)].filter(Boolean).join(': '));
   else if (step.heartbeat?.line) parts.push(step.heartbeat.line.slice(0, 60));
   if (step.attempt > 1) parts.push(`attempt ${step.attempt}`);
   if (step.lastFailure) parts.push(`last error: ${step.lastFailure.split('\n')[0]!.slice(0, 80)}`);
   return parts.join(', ');
 }
 
+/** Follows a training until it ends (see followRun). */
+export const watchTraining = (handle: WorkflowHandle, out: NodeJS.WriteStream = process.stdout): Promise<TrainingOutcome> =>
+  followRun<TrainingResult>(handle, PIPELINE, out);
+
 /**
- * Follows a training until it ends: a progress bar on a terminal, a line per
- * stage otherwise (CI logs). Returns the outcome; never throws for a failed run.
+ * Follows a run (a training, an image build) until it ends: a progress bar on
+ * a terminal, a line per stage otherwise (CI logs). `stages` are the ones a
+ * complete run passes through. Returns the outcome; never throws for a failed run.
  */
-export async function watchTraining(handle: WorkflowHandle, out: NodeJS.WriteStream = process.stdout): Promise<TrainingOutcome> {
+export async function followRun<T>(handle: WorkflowHandle, stages: Stage[], out: NodeJS.WriteStream = process.stdout): Promise<RunOutcome<T>> {
   const tty = Boolean(out.isTTY);
   const bar = tty
     ? new cliProgress.SingleBar(
@@ -80,13 +92,13 @@ export async function watchTraining(handle: WorkflowHandle, out: NodeJS.WriteStr
         cliProgress.Presets.shades_classic,
       )
     : undefined;
-  bar?.start(PIPELINE.length, 0, { stage: 'starting', elapsed: '0.0', detail: '' });
+  bar?.start(stages.length, 0, { stage: 'starting', elapsed: '0.0', detail: '' });
   const printed = new Set<number>();
   const done = handle.result().then(
-    (result: TrainingResult): TrainingOutcome => ({ kind: 'completed', result }),
-    (err: unknown): TrainingOutcome => failureOutcome(err),
+    (result: T): RunOutcome<T> => ({ kind: 'completed', result }),
+    (err: unknown): RunOutcome<T> => failureOutcome(err),
   );
-  let finished: TrainingOutcome | undefined;
+  let finished: RunOutcome<T> | undefined;
   void done.then((o) => (finished = o));
   let lastDetailAt = 0;
   let detail = '';
@@ -112,7 +124,7 @@ export async function watchTraining(handle: WorkflowHandle, out: NodeJS.WriteStr
       printStages(progress, false);
       const elapsed = ((Date.now() - progress.stageStartedAt) / 1000).toFixed(1);
       if (bar) {
-        bar.update(PIPELINE.filter((s) => progress!.stages.some((x) => x.stage === s && x.endedAt)).length, {
+        bar.update(stages.filter((s) => progress!.stages.some((x) => x.stage === s && x.endedAt)).length, {
           stage: describeStage(progress), elapsed, detail: detail ? `(${detail})` : '',
         });
       }
@@ -132,7 +144,7 @@ export async function watchTraining(handle: WorkflowHandle, out: NodeJS.WriteStr
   return finished;
 }
 
-export function failureOutcome(err: unknown): TrainingOutcome {
+export function failureOutcome(err: unknown): RunOutcome<never> {
   if (err instanceof WorkflowFailedError) {
     let cause: Error | undefined = err.cause;
     // The first ApplicationFailure names what went wrong; TemporalFailures around it say where.

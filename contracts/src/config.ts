@@ -84,12 +84,37 @@ export const OutputsConfig = z.object({
 }).strict();
 export type OutputsConfig = z.infer<typeof OutputsConfig>;
 
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable, e.g. CD4ML_REGISTRY_PASSWORD');
+
+/** How the location runs `dvc repro` inside the training image. */
+export const ImageRunConfig = z.object({
+  engine: z.enum(['docker', 'podman']).default('docker'),
+  /** GPUs to pass through: "all", a count, or "device=0,1" (docker --gpus; podman CDI nvidia.com/gpu). */
+  gpus: z.string().optional(),
+  /** More `run` arguments, e.g. ["--shm-size", "8g"]. */
+  args: z.array(z.string()).default([]),
+}).strict();
+export type ImageRunConfig = z.infer<typeof ImageRunConfig>;
+
+/** The training image: built on the control worker when its content changes, pushed to an OCI registry. */
 export const ImageConfig = z.object({
+  /** Paths relative to the folder holding cd4ml.yaml, like every other path in this file. */
   dockerfile: z.string().default('Dockerfile'),
   context: z.string().default('.'),
-  repository: z.string(),
+  /** registry/name without a tag, e.g. registry.gitlab.com/team/penguins/train or localhost:5000/penguins. */
+  repository: z.string().regex(
+    /^(?:[a-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*$/,
+    'an image repository without a tag, e.g. registry.example.com/team/penguins (lower-case)',
+  ),
   builder: z.enum(['buildah', 'kaniko', 'docker']).default('buildah'),
+  /** Plain http to the registry; a loopback registry (localhost, 127.0.0.1) always is. */
+  insecure: z.boolean().default(false),
+  /** Environment variables on the control worker that hold the registry login. */
+  credentials: z.object({ usernameEnv: envName, passwordEnv: envName }).strict().optional(),
+  buildTimeout: duration.default('1h'),
+  run: ImageRunConfig.default({ engine: 'docker', args: [] }),
 }).strict();
+export type ImageConfig = z.infer<typeof ImageConfig>;
 
 export const ProjectConfig = z.object({
   project: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" or "-"'),

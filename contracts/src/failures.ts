@@ -13,6 +13,10 @@ export const FailureType = {
   CapacityUnavailable: 'CapacityUnavailable',
   WorkerDidNotStart: 'WorkerDidNotStart',
   MaxRuntimeExceeded: 'MaxRuntimeExceeded',
+  /** The Dockerfile does not build at this commit: a retry builds the same thing. */
+  ImageBuildFailed: 'ImageBuildFailed',
+  /** The registry refused the credentials, or they are not set on the worker. */
+  RegistryDenied: 'RegistryDenied',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -28,4 +32,6 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.CapacityUnavailable,
   FailureType.WorkerDidNotStart,
   FailureType.MaxRuntimeExceeded,
+  FailureType.ImageBuildFailed,
+  FailureType.RegistryDenied,
 ];

@@ -4,6 +4,7 @@ export * from './tensor.ts';
 export * from './candidate.ts';
 export * from './config.ts';
 export * from './training.ts';
+export * from './image.ts';
 export * from './release.ts';
 export * from './lease.ts';
 export * from './temporal-env.ts';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ImageResult } from './image.ts';
 
 // Also what `git check-ref-format` refuses: "..", a trailing "." or ".lock".
 const tagPattern = /^(?!.*\.\.)(?!.*\.$)(?!.*\.lock$)[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -60,6 +61,8 @@ export interface TrainingResult {
   machineSeconds: number;
   /** machineSeconds x the location's hourlyPrice (USD); null when no price is configured. */
   estimatedCost: number | null;
+  /** The training image it ran in; absent when cd4ml.yaml names none. */
+  image?: ImageResult;
   /** Where the release was published; absent when rejected. */
   release?: { store: string; key: string; tagCommit: string };
 }

@@ -48,6 +48,14 @@ describe('parseProjectConfig', () => {
     expect(config.repro.timeout).toBe('2h');
   });
 
+  it('fills in image defaults', () => {
+    const config = parseProjectConfig(`${VALID}image: {repository: registry.example.com/team/penguins}\n`);
+    expect(config.image).toEqual({
+      dockerfile: 'Dockerfile', context: '.', repository: 'registry.example.com/team/penguins', builder: 'buildah',
+      insecure: false, buildTimeout: '1h', run: { engine: 'docker', args: [] },
+    });
+  });
+
   it('fills in ec2 defaults', () => {
     const config = parseProjectConfig('project: p\nlocations: {gpu: {provider: ec2, region: eu-west-1, instanceId: i-0abc}}');
     expect(config.locations.gpu).toEqual({
@@ -148,6 +156,21 @@ describe('parseProjectConfig', () => {
       text: 'project: penguins\nlocations: {Local: {provider: local}}',
       // The key's own rule must reach the message, not just "invalid key".
       expected: [/^ {2}- locations\.Local: .*lower-case letters, digits or "-"/m],
+    },
+    {
+      name: 'image repository with a tag or upper case',
+      text: `${VALID}image: {repository: Registry.example.com/p:v1}\n`,
+      expected: [/^ {2}- image\.repository: an image repository without a tag/m],
+    },
+    {
+      name: 'image credentials that are not variable names (a secret pasted in)',
+      text: `${VALID}image: {repository: localhost:5000/p, credentials: {usernameEnv: bot, passwordEnv: "s3cr3t!"}}\n`,
+      expected: [/^ {2}- image\.credentials\.passwordEnv: the name of an environment variable/m],
+    },
+    {
+      name: 'unknown image builder',
+      text: `${VALID}image: {repository: localhost:5000/p, builder: bazel}\n`,
+      expected: [/^ {2}- image\.builder: .*"buildah"\|"kaniko"\|"docker"/m],
     },
     {
       name: 'several problems at once, each on its own line',

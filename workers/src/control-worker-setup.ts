@@ -4,12 +4,13 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { CONTROL_TASK_QUEUE, type TemporalSettings } from '@cd4ml/contracts';
 import { createControlActivities } from '@cd4ml/activities';
+import { defaultBuilderSettings } from '@cd4ml/activities/image/builders';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/src/index.ts', import.meta.url));
 
 export interface ControlWorkerOptions {
   temporal: TemporalSettings;
-  /** cd4ml's own state: repository mirrors. */
+  /** cd4ml's own state: repository mirrors, image builds. */
   home: string;
   /** Release store when cd4ml.yaml names none. */
   store: string;
@@ -34,7 +35,12 @@ export async function createControlWorker(opts: ControlWorkerOptions): Promise<{
       defaultStore: opts.store,
       // An EC2 machine's location worker connects where this worker does (its key comes from the instance, not from here).
       userData: { temporalAddress: address, temporalNamespace: namespace, cd4mlSource: process.env.CD4ML_SOURCE ?? '' },
+      imageDir: path.join(opts.home, 'images'),
+      builders: defaultBuilderSettings(path.join(opts.home, 'images')),
     }),
+    // Image builds heartbeat their step to the CLI: send it within a second, as the location worker does.
+    maxHeartbeatThrottleInterval: '1 second',
+    defaultHeartbeatThrottleInterval: '1 second',
   });
   return {
     worker,

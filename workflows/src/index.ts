@@ -1,3 +1,4 @@
 export { trainModel } from './train-model.ts';
+export { buildImage } from './build-image.ts';
 export { locationLease } from './location-lease.ts';
 export { reapMachines } from './reap-machines.ts';

@@ -1,22 +1,19 @@
 import {
-  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, condition, getExternalWorkflowHandle,
-  isCancellation, patched, proxyActivities, setHandler, sleep, workflowInfo, type ActivityOptions,
+  ActivityCancellationType, ApplicationFailure, CancellationScope, condition, getExternalWorkflowHandle,
+  isCancellation, patched, proxyActivities, setHandler, sleep, workflowInfo,
 } from '@temporalio/workflow';
 import type { ControlActivities, LocationActivities, Machine, StopResult, TrainingPlan } from '@cd4ml/activities';
 import type { TrainingRequestInput, TrainingResult } from '@cd4ml/contracts/training';
+import { pinnedRef, type ImageResult } from '@cd4ml/contracts/image';
 import { durationMs } from '@cd4ml/contracts/config';
-import { FailureType, NON_RETRYABLE_FAILURES } from '@cd4ml/contracts/failures';
+import { FailureType } from '@cd4ml/contracts/failures';
 import { locationTaskQueue, locationWorkflowId } from '@cd4ml/contracts/ids';
+import { imageActivities, retry, surfaced } from './activity-options.ts';
 import { grantedSignal, releaseSignal } from './location-lease.ts';
 import { ProgressTracker } from './progress.ts';
 
-const retry: ActivityOptions['retry'] = {
-  initialInterval: '1 second',
-  backoffCoefficient: 2,
-  maximumInterval: '1 minute',
-  maximumAttempts: 8,
-  nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
-};
+/** Trainings started before images existed skip the image step when they replay. */
+const TRAINING_IMAGE_PATCH = 'training-image';
 
 const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry });
 const gate = proxyActivities<ControlActivities>({ startToCloseTimeout: '10 minutes', retry });
@@ -47,18 +44,6 @@ function locationActivities(taskQueue: string, reproTimeout: string) {
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     }),
   };
-}
-
-/** An activity's own failure (type and message) as the training's failure, so clients see what went wrong. */
-function surfaced(err: unknown): unknown {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
-    const cause = err.cause;
-    return ApplicationFailure.create({
-      message: cause.message, type: cause.type ?? FailureType.StageFailed,
-      details: cause.details as unknown[], nonRetryable: true, cause: err,
-    });
-  }
-  return err;
 }
 
 /**
@@ -94,6 +79,14 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
       await condition(() => granted);
     }
 
+    let image: ImageResult | undefined;
+    if (config.image && patched(TRAINING_IMAGE_PATCH)) {
+      progress.enter('image');
+      image = await imageActivities(config.image.buildTimeout).ensureImage({
+        project: req.project, repoUrl: req.repoUrl, branch: req.branch, commit, projectDir: plan.projectDir, image: config.image,
+      });
+    }
+
     // From here the machine may cost money: a runaway training is cut off at the location's maxRuntime.
     const pipeline = new CancellationScope();
     const guard = new CancellationScope();
@@ -115,7 +108,10 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
         progress.enter('dvc-pull');
         const { dvcFiles } = await steps.dvcPull(ref);
         progress.enter('dvc-repro');
-        await repro.dvcRepro({ ...ref, timeoutMs: durationMs(config.repro.timeout) });
+        await repro.dvcRepro({
+          ...ref, timeoutMs: durationMs(config.repro.timeout),
+          ...(image && config.image ? { image: { pinnedRef: pinnedRef(image), run: config.image.run } } : {}),
+        });
         progress.enter('stage-candidate');
         const candidate = await steps.stageCandidate({ ...ref, store: plan.store, tag: req.releaseTag, outputs: config.outputs, dvcFiles });
 
@@ -132,6 +128,7 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
           durations: progress.durations(),
           machineSeconds: (Date.now() - machine!.startedAt) / 1000,
           estimatedCost: null,
+          ...(image ? { image } : {}),
           ...extra,
         });
         if (!evaluation.accepted) {
@@ -157,6 +154,7 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
           checks: evaluation.checks,
           baseline: evaluation.baseline,
           model: evaluation.model,
+          ...(image ? { image: { ref: image.ref, digest: image.digest } } : {}),
           location: req.location,
           // Up to publishing: the release is written while the machine is still on.
           machine: {

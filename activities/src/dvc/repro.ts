@@ -1,12 +1,25 @@
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '@cd4ml/contracts';
-import { killOrphan, ProcessFailed } from '../process/run-process.ts';
+import { killOrphan, ProcessFailed, runProcess } from '../process/run-process.ts';
 import { startHeartbeats } from '../heartbeat.ts';
-import { dvc, type DvcEnv } from './dvc.ts';
+import { dvcEnv, type DvcEnv } from './dvc.ts';
 
 const RUNNING_STAGE = /Running stage '([^']+)'/;
 const SKIPPED_STAGE = /Stage '([^']+)' (?:didn't change, skipping|is cached - skipping run)/;
+
+/** How `dvc repro` starts: the venv's dvc on the machine, or dvc inside the training image. */
+export interface ReproCommand {
+  file: string;
+  args: string[];
+  env: Record<string, string>;
+  /** Removes what a killed run leaves beyond its process group (a container). */
+  cleanup?: () => Promise<void>;
+}
+
+export const venvRepro = (env: DvcEnv): ReproCommand => ({
+  file: path.join(env.venv, 'bin', 'dvc'), args: ['repro'], env: dvcEnv(env),
+});
 
 /**
  * `dvc repro` with a heartbeat naming the DVC stage that runs. A failing stage
@@ -14,19 +27,21 @@ const SKIPPED_STAGE = /Stage '([^']+)' (?:didn't change, skipping|is cached - sk
  * the tail of its output. Cancellation kills the whole process tree.
  */
 export async function reproPipeline(
-  env: DvcEnv,
+  command: ReproCommand,
   dir: string,
   timeoutMs: number,
 ): Promise<{ ran: string[]; skipped: string[] }> {
   const pidFile = path.join(dir, '.dvc', 'tmp', 'cd4ml-repro.pid');
-  // A worker killed mid-repro leaves its detached dvc running: stop it before starting again.
+  // A worker killed mid-repro leaves its detached dvc (or its container) running: stop it before starting again.
   await killOrphan(pidFile);
+  await command.cleanup?.();
   const ran: string[] = [];
   const skipped: string[] = [];
   const hb = startHeartbeats({ stage: 'dvc-repro', dvcStage: '', ran, line: '' });
   try {
-    await dvc(env, ['repro'], {
+    await runProcess(command.file, command.args, {
       cwd: dir,
+      env: command.env,
       signal: hb.signal,
       timeoutMs,
       pidFile,
@@ -51,5 +66,6 @@ export async function reproPipeline(
     throw err;
   } finally {
     hb.stop();
+    if (hb.signal.aborted) await command.cleanup?.();
   }
 }

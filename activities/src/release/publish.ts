@@ -16,6 +16,8 @@ export interface PublishInput {
   checks: Check[];
   baseline: { tag: string; metrics: Metrics } | null;
   model: { inputs: TensorSpec[]; outputs: TensorSpec[] };
+  /** The training image, by the digest the registry gave; absent when training ran without one. */
+  image?: { ref: string; digest: string };
   location: string;
   machine: { provider: string; instanceType: string | null; seconds: number; estimatedCost: number | null };
   durations: Record<string, number>;
@@ -66,7 +68,7 @@ export async function publishRelease(store: ReleaseStore, input: PublishInput): 
       classes: holdout.classes,
     },
     smoke,
-    image: null,
+    image: input.image ?? null,
     location: input.location,
     machine: input.machine,
     durations: input.durations,

@@ -33,6 +33,7 @@ export function renderReport(m: ReleaseManifest): string {
     '',
     `- git tag \`${m.tag}\` at ${m.git.tagCommit.slice(0, 12)} (dvc.lock of this training)`,
     `- model \`${m.model.file}\` sha256 ${m.model.sha256} (${m.model.bytes} bytes)`,
+    ...(m.image ? [`- training image \`${m.image.ref}\` (${m.image.digest})`] : []),
     ...Object.entries(m.data).map(([p, h]) => `- \`${p}\` ${h}`),
     '',
     '## Durations (s)',

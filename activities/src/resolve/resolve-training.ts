@@ -1,12 +1,10 @@
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import {
-  ConfigError, FailureType, TrainingRequest, parseProjectConfig,
-  type LocationConfig, type ProjectConfig, type TrainingRequestInput,
+  FailureType, TrainingRequest, type LocationConfig, type ProjectConfig, type TrainingRequestInput,
 } from '@cd4ml/contracts';
-import { revParse } from '../git/git.ts';
-import { showFile, syncMirror } from '../git/mirror.ts';
-import { ProcessFailed } from '../process/run-process.ts';
+import { showFile } from '../git/mirror.ts';
+import { fetchCommit, parseRequest, projectConfigAt } from './project-at-commit.ts';
 
 export interface TrainingPlan {
   request: TrainingRequest;
@@ -28,53 +26,10 @@ export async function resolveTraining(
   deps: { mirrorsDir: string; defaultStore: string },
   input: TrainingRequestInput,
 ): Promise<TrainingPlan> {
-  const parsed = TrainingRequest.safeParse(input);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`);
-    throw ApplicationFailure.nonRetryable(`invalid training request:\n  - ${problems.join('\n  - ')}`, FailureType.ConfigInvalid);
-  }
-  const request = parsed.data;
+  const request = parseRequest(TrainingRequest, input, 'training request');
 
-  let mirror: string;
-  try {
-    mirror = await syncMirror(deps.mirrorsDir, request.repoUrl);
-  } catch (err) {
-    // A remote that does not answer is transient: let the retry policy back off.
-    const detail = err instanceof ProcessFailed ? err.tail.join('\n') : String(err);
-    throw ApplicationFailure.retryable(`cannot fetch ${request.repoUrl}: ${detail}`, 'RepositoryUnavailable');
-  }
-
-  const ref = request.commit ?? `refs/heads/${request.branch}`;
-  const commit = await revParse(mirror, ref);
-  if (!commit) {
-    throw ApplicationFailure.nonRetryable(
-      request.commit
-        ? `commit ${request.commit} is not in ${request.repoUrl}: push it first, or check the sha`
-        : `branch ${request.branch} is not in ${request.repoUrl}`,
-      FailureType.UnknownCommit,
-    );
-  }
-
-  const configText = await showFile(mirror, commit, request.configPath);
-  if (configText === null) {
-    throw ApplicationFailure.nonRetryable(
-      `${request.configPath} not found at ${commit.slice(0, 8)}: add it to the repository (see README, "cd4ml.yaml")`,
-      FailureType.ConfigInvalid,
-    );
-  }
-  let config: ProjectConfig;
-  try {
-    config = parseProjectConfig(configText, `${request.configPath} at ${commit.slice(0, 8)}`);
-  } catch (err) {
-    if (err instanceof ConfigError) throw ApplicationFailure.nonRetryable(err.message, FailureType.ConfigInvalid);
-    throw err;
-  }
-  if (config.project !== request.project) {
-    throw ApplicationFailure.nonRetryable(
-      `project: cd4ml.yaml names "${config.project}" but the request is for "${request.project}"`,
-      FailureType.ConfigInvalid,
-    );
-  }
+  const { mirror, commit } = await fetchCommit(deps.mirrorsDir, request);
+  const config = await projectConfigAt(mirror, commit, request);
 
   const projectDir = path.posix.dirname(request.configPath);
   const dvcYaml = path.posix.join(projectDir, 'dvc.yaml');
