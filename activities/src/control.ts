@@ -6,6 +6,7 @@ import { createComputeActivities } from './compute/index.ts';
 import { evaluateCandidate } from './gate/evaluate-candidate.ts';
 import { publishRelease, type PublishInput } from './release/publish.ts';
 import { openStore } from './release/store.ts';
+import { publishReleasePage, type ReleasePageInput } from './release/gitlab/release-page.ts';
 
 export interface ControlDeps {
   client: Client;
@@ -30,6 +31,7 @@ export function createControlActivities(deps: ControlDeps) {
     evaluateCandidate,
     publishRelease: (input: PublishInput & { store: string }) => publishRelease(openStore(input.store), input),
     discardCandidate: (input: { store: string; key: string }) => openStore(input.store).removePrefix(input.key),
+    publishReleasePage: (input: ReleasePageInput) => publishReleasePage(input),
   };
 }
 

@@ -13,6 +13,12 @@ export const FailureType = {
   CapacityUnavailable: 'CapacityUnavailable',
   WorkerDidNotStart: 'WorkerDidNotStart',
   MaxRuntimeExceeded: 'MaxRuntimeExceeded',
+  /** A service refused the credentials a named environment variable holds (401/403). */
+  CredentialsRejected: 'CredentialsRejected',
+  /** GitLab refused a release page write as invalid (4xx other than auth). */
+  ReleasePageRejected: 'ReleasePageRejected',
+  /** GitLab did not answer, timed out or failed (5xx): retried. */
+  GitLabUnavailable: 'GitLabUnavailable',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -28,4 +34,6 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.CapacityUnavailable,
   FailureType.WorkerDidNotStart,
   FailureType.MaxRuntimeExceeded,
+  FailureType.CredentialsRejected,
+  FailureType.ReleasePageRejected,
 ];
