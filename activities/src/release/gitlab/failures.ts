@@ -26,10 +26,13 @@ export function gitlabFailure(err: unknown, what: string, config: GitLabConfig, 
   if (status === undefined) {
     if (err instanceof GitbeakerTimeoutError) return fail(`${what}: ${where} did not answer within ${config.timeout}`, FailureType.GitLabUnavailable, false);
     if (err instanceof GitbeakerRetryError) return fail(`${what}: ${where}: ${err.message}`, FailureType.GitLabUnavailable, false);
-    // fetch() failures (refused, reset, DNS) name the reason in their cause.
-    const reason = (err as { cause?: { code?: string; message?: string } }).cause;
-    const detail = reason?.code ?? reason?.message ?? (err as Error).message;
-    return fail(`${what}: cannot reach ${where}: ${detail}`, FailureType.GitLabUnavailable, false);
+    if (err instanceof TypeError && err.message === 'fetch failed') {
+      // Refused, reset, DNS: the reason is in the cause.
+      const reason = (err as { cause?: { code?: string; message?: string } }).cause;
+      return fail(`${what}: cannot reach ${where}: ${reason?.code ?? reason?.message ?? err.message}`, FailureType.GitLabUnavailable, false);
+    }
+    const e = err instanceof Error ? err : new Error(String(err));
+    return ApplicationFailure.create({ message: redact(`${what}: ${e.message}`, token), type: e.name, nonRetryable: false });
   }
   const answer = `${status} ${(err as GitbeakerRequestError).cause?.description ?? ''}`.trim();
   if (status === 401 || status === 403) {

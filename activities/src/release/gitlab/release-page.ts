@@ -93,7 +93,7 @@ export async function publishReleasePage(input: ReleasePageInput, env: NodeJS.Pr
     await call(`updating the notes of release ${tag}`, () => api.releases.edit(gitlab.project, tag, { name, description: notes }));
     changes.push('updated the notes');
   }
-  const have = new Map((release.assets.links ?? []).map((l) => [l.name, l]));
+  const have = new Map((release.assets?.links ?? []).map((l) => [l.name, l]));
   for (const link of links) {
     const existing = have.get(link.name);
     if (!existing) {
