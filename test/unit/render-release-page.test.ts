@@ -4,7 +4,7 @@ import { renderOutcome } from '@cd4ml/client/render';
 
 const accepted: TrainingResult = {
   decision: 'accepted', reasons: [], releaseTag: 'v1.0', commit: 'c'.repeat(40), checks: [], metrics: { accuracy: 0.98 },
-  baseline: null, durations: {}, machineSeconds: 12, release: { store: '/srv/releases', key: 'penguins/v1.0', tagCommit: 't'.repeat(40) },
+  baseline: null, durations: {}, machineSeconds: 12, estimatedCost: null, release: { store: '/srv/releases', key: 'penguins/v1.0', tagCommit: 't'.repeat(40) },
 };
 const render = (releasePage?: TrainingResult['releasePage']) =>
   renderOutcome({ kind: 'completed', result: { ...accepted, ...(releasePage && { releasePage }) } });
