@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+// A CommonJS module: Node's ESM loader (tsx, outside vitest) sees only its default export.
+import proto from '@temporalio/proto';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import { sleep } from './ec2/instances.ts';
 
@@ -8,6 +9,8 @@ import { sleep } from './ec2/instances.ts';
  * pollers listed for minutes after they go, so an old worker (from before the
  * machine was stopped) must not count: only polls after the machine started do.
  */
+const { temporal } = proto;
+
 export async function workerPolledSince(client: Client, taskQueue: string, sinceMs: number): Promise<boolean> {
   const res = await client.workflowService.describeTaskQueue({
     namespace: client.options.namespace,
