@@ -9,6 +9,7 @@ import { openStore } from './release/store.ts';
 import { ensureImage, type EnsureImageInput } from './image/ensure-image.ts';
 import { resolveImage } from './image/resolve-image.ts';
 import type { BuilderSettings } from './image/builders.ts';
+import { publishReleasePage, type ReleasePageInput } from './release/gitlab/release-page.ts';
 
 export interface ControlDeps {
   client: Client;
@@ -38,6 +39,7 @@ export function createControlActivities(deps: ControlDeps) {
     evaluateCandidate,
     publishRelease: (input: PublishInput & { store: string }) => publishRelease(openStore(input.store), input),
     discardCandidate: (input: { store: string; key: string }) => openStore(input.store).removePrefix(input.key),
+    publishReleasePage: (input: ReleasePageInput) => publishReleasePage(input),
   };
 }
 

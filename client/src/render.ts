@@ -35,6 +35,10 @@ export function renderOutcome(outcome: TrainingOutcome, releaseFolder?: (key: st
   if (r.release) {
     lines.push(`release: ${r.releaseTag} (git tag at ${r.release.tagCommit.slice(0, 10)})`);
     lines.push(`folder:  ${releaseFolder ? releaseFolder(r.release.key, r.release.store) : `${r.release.store}/${r.release.key}`}`);
+    const page = r.releasePage;
+    if (page?.published) lines.push(`page:    ${page.url}`);
+    // The release stands; the page can be published again once the problem is fixed.
+    else if (page) lines.push(`WARNING: release page not written (${page.failureType}): ${page.error}`);
   } else {
     lines.push('nothing was published');
   }

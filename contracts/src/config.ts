@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
+import { artifactUrl } from './release.ts';
 
 // cd4ml.yaml: one file in the ML project's repository. Secrets never go here;
 // the file names environment variables where a secret is needed.
@@ -116,6 +117,33 @@ export const ImageConfig = z.object({
 }).strict();
 export type ImageConfig = z.infer<typeof ImageConfig>;
 
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'an http(s) url such as https://gitlab.example.com' })
+  // Credentials in a url end up in logs and history: they belong in the token variable.
+  .refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), 'no user or password in the url: name a token variable in gitlab.tokenEnv');
+
+export const GitLabConfig = z.object({
+  /** The GitLab instance, without /api/v4. */
+  url: httpUrl.default('https://gitlab.com'),
+  /** The project holding the release pages: its path (group/name) or numeric id. */
+  project: z.union([
+    z.number().int().positive(),
+    z.string().regex(/^(\d+|[\w.-]+(\/[\w.-]+)+)$/, 'a project path such as group/name, or its numeric id'),
+  ]),
+  /** The environment variable on the control worker that holds a token with the Developer role and api scope. */
+  tokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name such as GITLAB_TOKEN (the token itself goes in that variable)')
+    .default('GITLAB_TOKEN'),
+  token: z.never({ error: 'secrets never go in cd4ml.yaml: put the token in an environment variable and name it in gitlab.tokenEnv' }).optional(),
+  /**
+   * Where the release store is served over http(s): links point to <artifactsUrl>/<project>/<tag>/<file>.
+   * Needed for a folder store; an s3:// store links to the S3 console without it.
+   */
+  artifactsUrl: httpUrl.optional(),
+  /** Longest one GitLab API call may take. */
+  timeout: duration.default('30s'),
+}).strict();
+export type GitLabConfig = z.infer<typeof GitLabConfig>;
+
 export const ProjectConfig = z.object({
   project: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" or "-"'),
   outputs: OutputsConfig.default(OutputsConfig.parse({})),
@@ -126,8 +154,19 @@ export const ProjectConfig = z.object({
   /** Release store override: a folder or s3://bucket/prefix. Default: the control worker's. */
   store: z.string().optional(),
   repro: z.object({ timeout: duration.default('2h') }).strict().default({ timeout: '2h' }),
-}).strict();
+  /** A GitLab release page for each release (optional). */
+  gitlab: GitLabConfig.optional(),
+}).strict().superRefine((c, ctx) => {
+  // The default store is known only on the worker: resolveTraining checks that case.
+  if (c.gitlab && c.store && !artifactUrl(c.store, c.project, c.gitlab.artifactsUrl)) {
+    ctx.addIssue({ code: 'custom', path: ['gitlab', 'artifactsUrl'], message: artifactsUrlNeeded(c.store) });
+  }
+});
 export type ProjectConfig = z.infer<typeof ProjectConfig>;
+
+/** Why a folder store needs gitlab.artifactsUrl: GitLab links only http(s) urls. */
+export const artifactsUrlNeeded = (store: string): string =>
+  `required with a folder store (${store}): GitLab links only http(s) urls; give the url where the folder is served`;
 
 export class ConfigError extends Error {
   constructor(readonly file: string, readonly problems: string[]) {

@@ -17,6 +17,12 @@ export const FailureType = {
   ImageBuildFailed: 'ImageBuildFailed',
   /** The registry refused the credentials, or they are not set on the worker. */
   RegistryDenied: 'RegistryDenied',
+  /** A service refused the credentials a named environment variable holds (401/403). */
+  CredentialsRejected: 'CredentialsRejected',
+  /** GitLab refused a release page write as invalid (4xx other than auth). */
+  ReleasePageRejected: 'ReleasePageRejected',
+  /** GitLab did not answer, timed out or failed (5xx): retried. */
+  GitLabUnavailable: 'GitLabUnavailable',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -34,4 +40,6 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.MaxRuntimeExceeded,
   FailureType.ImageBuildFailed,
   FailureType.RegistryDenied,
+  FailureType.CredentialsRejected,
+  FailureType.ReleasePageRejected,
 ];

@@ -54,3 +54,24 @@ export type LatestPointer = z.infer<typeof LatestPointer>;
 export const releaseKey = (project: string, tag: string): string => `${project}/${tag}`;
 export const latestKey = (project: string): string => `${project}/latest.json`;
 export const candidateKey = (project: string, tag: string): string => `${project}/.candidates/${tag}`;
+
+/** The files of a release that its GitLab page links to, with GitLab's link type for each. */
+export const RELEASE_PAGE_LINKS = [
+  { file: 'model.onnx', linkType: 'package' },
+  { file: 'release.json', linkType: 'other' },
+  { file: 'report.md', linkType: 'other' },
+] as const;
+
+/**
+ * Where a browser finds a stored file: under `artifactsUrl` (the store served
+ * over http) when given, else for an s3:// store the S3 console, which works
+ * for private buckets. A folder has no url of its own: null.
+ */
+export function artifactUrl(store: string, key: string, artifactsUrl?: string): string | null {
+  const path = key.split('/').map(encodeURIComponent).join('/');
+  if (artifactsUrl) return `${artifactsUrl.replace(/\/+$/, '')}/${path}`;
+  const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(store);
+  if (!s3) return null;
+  const objectKey = [s3[2]!.replace(/\/+$/, ''), key].filter(Boolean).join('/');
+  return `https://s3.console.aws.amazon.com/s3/object/${s3[1]}?prefix=${encodeURIComponent(objectKey)}`;
+}

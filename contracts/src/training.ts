@@ -21,7 +21,7 @@ export type TrainingRequestInput = z.input<typeof TrainingRequest>;
 
 export const Stage = z.enum([
   'queued', 'resolve', 'lease', 'image', 'start-machine', 'checkout', 'dvc-pull', 'dvc-repro',
-  'stage-candidate', 'evaluate', 'dvc-push', 'tag', 'publish', 'stop-machine', 'done',
+  'stage-candidate', 'evaluate', 'dvc-push', 'tag', 'publish', 'release-page', 'stop-machine', 'done',
 ]);
 export type Stage = z.infer<typeof Stage>;
 
@@ -65,4 +65,9 @@ export interface TrainingResult {
   image?: ImageResult;
   /** Where the release was published; absent when rejected. */
   release?: { store: string; key: string; tagCommit: string };
+  /**
+   * The GitLab release page, when cd4ml.yaml has a `gitlab` section. A page that
+   * could not be written is a warning: the release itself is published.
+   */
+  releasePage?: { published: true; url: string } | { published: false; failureType: string; error: string };
 }

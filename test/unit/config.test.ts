@@ -64,6 +64,16 @@ describe('parseProjectConfig', () => {
     });
   });
 
+  it('accepts a gitlab section and fills in its defaults', () => {
+    const config = parseProjectConfig(`${VALID}gitlab: {project: ml/penguins, artifactsUrl: 'https://artifacts.example.com/releases'}\n`);
+    expect(config.gitlab).toEqual({
+      url: 'https://gitlab.com', project: 'ml/penguins', tokenEnv: 'GITLAB_TOKEN',
+      artifactsUrl: 'https://artifacts.example.com/releases', timeout: '30s',
+    });
+    const byId = parseProjectConfig(`${VALID}store: s3://ml-releases/cd4ml\ngitlab: {url: 'https://git.example.com/', project: 4711, tokenEnv: CI_RELEASE_TOKEN}\n`);
+    expect(byId.gitlab).toMatchObject({ url: 'https://git.example.com/', project: 4711, tokenEnv: 'CI_RELEASE_TOKEN' });
+  });
+
   // Each invalid config: the problem line must name the field path and say what was expected.
   const invalid: { name: string; text: string; expected: RegExp[] }[] = [
     {
@@ -171,6 +181,46 @@ describe('parseProjectConfig', () => {
       name: 'unknown image builder',
       text: `${VALID}image: {repository: localhost:5000/p, builder: bazel}\n`,
       expected: [/^ {2}- image\.builder: .*"buildah"\|"kaniko"\|"docker"/m],
+    },
+    {
+      name: 'gitlab without a project',
+      text: `${VALID}gitlab: {url: 'https://gitlab.example.com'}\n`,
+      expected: [/^ {2}- gitlab\.project: /m],
+    },
+    {
+      name: 'a gitlab project that is neither a path nor an id',
+      text: `${VALID}gitlab: {project: penguins}\n`,
+      expected: [/^ {2}- gitlab\.project: a project path such as group\/name, or its numeric id$/m],
+    },
+    {
+      name: 'a gitlab url that is not http(s)',
+      text: `${VALID}gitlab: {url: 'git@gitlab.com:ml/penguins.git', project: ml/penguins}\n`,
+      expected: [/^ {2}- gitlab\.url: an http\(s\) url such as https:\/\/gitlab\.example\.com$/m],
+    },
+    {
+      name: 'credentials in the gitlab url',
+      text: `${VALID}gitlab: {url: 'https://bot:s3cret@gitlab.example.com', project: ml/penguins}\n`,
+      expected: [/^ {2}- gitlab\.url: no user or password in the url: name a token variable in gitlab\.tokenEnv$/m],
+    },
+    {
+      name: 'a token in the file',
+      text: `${VALID}gitlab: {project: ml/penguins, token: glpat-abc}\n`,
+      expected: [/^ {2}- gitlab\.token: secrets never go in cd4ml\.yaml: put the token in an environment variable and name it in gitlab\.tokenEnv$/m],
+    },
+    {
+      name: 'a token where the variable name goes',
+      text: `${VALID}gitlab: {project: ml/penguins, tokenEnv: glpat-abc}\n`,
+      expected: [/^ {2}- gitlab\.tokenEnv: an environment variable name such as GITLAB_TOKEN \(the token itself goes in that variable\)$/m],
+    },
+    {
+      name: 'a folder store named in the file, with gitlab but no artifactsUrl',
+      text: `${VALID}store: /srv/releases\ngitlab: {project: ml/penguins}\n`,
+      expected: [/^ {2}- gitlab\.artifactsUrl: required with a folder store \(\/srv\/releases\): GitLab links only http\(s\) urls/m],
+    },
+    {
+      name: 'a bad gitlab timeout',
+      text: `${VALID}gitlab: {project: ml/penguins, timeout: soon}\n`,
+      expected: [/^ {2}- gitlab\.timeout: a duration such as 90s, 15m or 2h$/m],
     },
     {
       name: 'several problems at once, each on its own line',

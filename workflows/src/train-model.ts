@@ -11,6 +11,7 @@ import { locationTaskQueue, locationWorkflowId } from '@cd4ml/contracts/ids';
 import { imageActivities, retry, surfaced } from './activity-options.ts';
 import { grantedSignal, releaseSignal } from './location-lease.ts';
 import { ProgressTracker } from './progress.ts';
+import { publishReleasePageOrWarn } from './release-page.ts';
 
 /** Trainings started before images existed skip the image step when they replay. */
 const TRAINING_IMAGE_PATCH = 'training-image';
@@ -30,6 +31,10 @@ const cleanup = proxyActivities<ControlActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
+
+/** The GitLab release page: up to six calls (read, create or update, three links), each within the configured timeout. */
+const releasePages = (callTimeout: string) =>
+  proxyActivities<ControlActivities>({ startToCloseTimeout: 6 * durationMs(callTimeout) + 60_000, retry });
 
 /** Activities on the location's own task queue, served by the worker on the training machine. */
 function locationActivities(taskQueue: string, reproTimeout: string) {
@@ -189,15 +194,28 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
         progress.enter('stop-machine');
         stopped = await cleanup.stopUnstartedMachine({ location: req.location, config: plan.location, workflowId });
       }
-      progress.enter('done');
+      if (!(config.gitlab && outcome?.release)) progress.enter('done');
       // If the lease has already ended (or never started) there is nothing to give back.
       await getExternalWorkflowHandle(locationWorkflowId(req.location)).signal(releaseSignal, { workflowId }).catch(() => undefined);
     });
   }
   // Machine time and cost to the stop call, which comes after everything else.
-  return {
+  const result: TrainingResult = {
     ...outcome,
     machineSeconds: stopped?.seconds ?? outcome.machineSeconds,
     estimatedCost: stopped?.estimatedCost ?? outcome.estimatedCost,
   };
+  // Only with a gitlab section, which cd4ml.yaml could not have before this step existed, so
+  // trainings already running schedule nothing new. After cleanup: waiting out a GitLab outage
+  // must not keep the machine on or the location held.
+  if (config.gitlab && outcome.release) {
+    progress.enter('release-page');
+    const { publishReleasePage } = releasePages(config.gitlab.timeout);
+    result.releasePage = await publishReleasePageOrWarn(publishReleasePage, {
+      gitlab: config.gitlab, store: plan.store, project: req.project, tag: req.releaseTag, tagCommit: outcome.release.tagCommit,
+    });
+    result.durations = { ...result.durations, 'release-page': progress.durations()['release-page'] };
+    progress.enter('done');
+  }
+  return result;
 }

@@ -5,6 +5,8 @@ import {
 } from '@cd4ml/contracts';
 import { showFile } from '../git/mirror.ts';
 import { fetchCommit, parseRequest, projectConfigAt } from './project-at-commit.ts';
+import { readToken } from '../release/gitlab/client.ts';
+import { releasePageLinks } from '../release/gitlab/release-page.ts';
 
 export interface TrainingPlan {
   request: TrainingRequest;
@@ -47,5 +49,11 @@ export async function resolveTraining(
       FailureType.UnknownLocation,
     );
   }
-  return { request, commit, config, location, projectDir, store: config.store ?? deps.defaultStore };
+  const store = config.store ?? deps.defaultStore;
+  if (config.gitlab) {
+    // Now rather than after the training: the release page needs its token and links GitLab accepts.
+    readToken(config.gitlab.tokenEnv, process.env);
+    releasePageLinks({ gitlab: config.gitlab, store, project: request.project, tag: request.releaseTag });
+  }
+  return { request, commit, config, location, projectDir, store };
 }
