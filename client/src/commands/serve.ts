@@ -1,5 +1,16 @@
 import type { Command } from 'commander';
 
+const positiveInt = (flag: string) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got ${value}`);
+  return n;
+};
+const nonNegative = (flag: string) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} must be a number >= 0, got ${value}`);
+  return n;
+};
+
 const parsePort = (value: string): number => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be an integer 0..65535, got ${value}`);
@@ -18,7 +29,13 @@ export function serveCommand(program: Command): void {
     .option('--tag <tag>', 'serve exactly this release')
     .option('--port <n>', 'port to listen on', parsePort, 8080)
     .option('--host <h>', 'address to listen on', '127.0.0.1')
-    .action(async (o: { store: string; project: string; tag?: string; port: number; host: string }) => {
+    .option('--workers <n>', 'inference worker threads, one onnxruntime session each (default: min(2, cores))', positiveInt('--workers'))
+    .option('--max-batch-size <rows>', 'most rows stacked into one model run when requests are batched (default 1024)', positiveInt('--max-batch-size'))
+    .option('--max-batch-delay <ms>', 'longest a request waits for others to batch with, while every worker is busy (default 2)', nonNegative('--max-batch-delay'))
+    .action(async (o: {
+      store: string; project: string; tag?: string; port: number; host: string;
+      workers?: number; maxBatchSize?: number; maxBatchDelay?: number;
+    }) => {
       if (/^s3:\/\//i.test(o.store)) throw new Error('S3 stores arrive with issue 4; use a folder');
       // Loaded here, not at the top: other commands need not load onnxruntime and fastify.
       const { startServing } = await import('@cd4ml/serving/serve');
@@ -28,6 +45,11 @@ export function serveCommand(program: Command): void {
         ...(o.tag !== undefined ? { tag: o.tag } : {}),
         port: o.port,
         host: o.host,
+        registryOptions: {
+          ...(o.workers !== undefined ? { workers: o.workers } : {}),
+          ...(o.maxBatchSize !== undefined ? { maxBatchSize: o.maxBatchSize } : {}),
+          ...(o.maxBatchDelay !== undefined ? { maxBatchDelayMs: o.maxBatchDelay } : {}),
+        },
       });
       // Runs until SIGTERM/SIGINT: startServing's handlers drain and exit.
     });

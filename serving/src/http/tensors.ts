@@ -236,6 +236,21 @@ export function toJson(t: InferTensor): Array<number | boolean | string | null> 
   return Array.from(d as ArrayLike<number>, (x) => (Number.isFinite(x) ? x : null));
 }
 
+/**
+ * The JSON text of an output's `data`, the same as JSON.stringify(toJson(t))
+ * but without building an array of boxed numbers first: a typed array's
+ * join() prints each element as JSON would. Int64 values keep every digit.
+ * Non-finite floats (null in JSON) take the slow path.
+ */
+export function jsonDataText(t: InferTensor): string {
+  const d = t.data;
+  if (d instanceof BigInt64Array || d instanceof BigUint64Array) return `[${d.join(',')}]`;
+  if (Array.isArray(d) || t.datatype === 'FP16' || t.datatype === 'BOOL') return JSON.stringify(toJson(t));
+  const text = `[${(d as Float32Array).join(',')}]`;
+  // 'N' (NaN) or 'I' (Infinity) never appear in a finite number's text.
+  return /[NI]/.test(text) ? JSON.stringify(toJson(t)) : text;
+}
+
 /** Raw little-endian bytes for an output tensor. */
 export function toBinary(t: InferTensor): Uint8Array {
   const d = t.data;

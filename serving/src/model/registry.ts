@@ -17,7 +17,7 @@ export interface ModelRegistryOptions {
   tag?: string;
   /** Worker threads (one onnxruntime session each) per loaded release; default min(2, cpus). */
   workers?: number;
-  /** Most rows stacked into one session.run; default 32. */
+  /** Most rows stacked into one session.run; default 1024 (so 64-row requests batch too). */
   maxBatchSize?: number;
   /** Longest a request waits for others to batch with; default 2 ms. */
   maxBatchDelayMs?: number;
@@ -157,7 +157,7 @@ class Registry implements ModelRegistry {
         modelPath: release.modelPath,
         workers: this.workers,
         threads: this.threads,
-        maxBatchSize: Math.max(1, this.opts.maxBatchSize ?? 32),
+        maxBatchSize: Math.max(1, this.opts.maxBatchSize ?? 1024),
         maxBatchDelayMs: Math.max(0, this.opts.maxBatchDelayMs ?? 2),
         logger: this.logger,
         label: `${project}@${tag}`,
