@@ -37,6 +37,9 @@ export function createS3Client(config: S3ClientConfig = {}): S3Client {
   return new S3Client({
     // moto, MinIO and other stand-ins answer on one host name: the bucket goes in the path.
     forcePathStyle: overridden,
+    // We hash what we read ourselves (the read-back after an upload, downloads
+    // against the sha256 recorded at upload), so the verdict and its message are ours.
+    responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: {
       connectionTimeout: S3_TIMEOUTS.connectMs,
       socketTimeout: S3_TIMEOUTS.idleMs,

@@ -189,8 +189,9 @@ export class S3Store implements ReleaseStore {
   }
 
   /**
-   * Downloads the object into the cache once per version (ETag) and returns
-   * the cached file. Callers that trust nothing (serving) still hash it.
+   * Downloads the object into the cache once per version (ETag), checked
+   * against the sha256 recorded at upload, and returns the cached file.
+   * Callers that trust nothing (serving) still hash it themselves.
    */
   async localFile(key: string): Promise<string> {
     const head = await this.headOrFail(key);
@@ -208,8 +209,11 @@ export class S3Store implements ReleaseStore {
         );
         await pipeline(res.Body as Readable, createWriteStream(tmp), { signal: abortSignal });
       }, timeoutMs);
-      const got = (await stat(tmp)).size;
-      if (got !== head.bytes) throw new StoreError('failed', `download of ${this.locate(key)} ended after ${got} of ${head.bytes} bytes; try again`);
+      const got = await sha256Of(createReadStream(tmp));
+      if (got.bytes !== head.bytes) throw new StoreError('failed', `download of ${this.locate(key)} ended after ${got.bytes} of ${head.bytes} bytes; try again`);
+      if (head.sha256 && got.sha256 !== head.sha256) {
+        throw new StoreError('corrupted', `download of ${this.locate(key)} is damaged: sha256 ${got.sha256}, uploaded as ${head.sha256}; try again`);
+      }
       await rename(tmp, file);
     } finally {
       await rm(tmp, { force: true });
