@@ -14,8 +14,6 @@ export const S3_TIMEOUTS = {
   transferBaseMs: 60_000,
 } as const;
 
-export const transferTimeoutMs = (bytes: number): number => S3_TIMEOUTS.transferBaseMs + Math.ceil(bytes / 1024 / 1024) * 1000;
-
 /**
  * The endpoint the SDK will use instead of AWS's, if any. The SDK reads
  * AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL itself (and honours

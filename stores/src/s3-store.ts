@@ -10,7 +10,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { createS3Client, S3_TIMEOUTS, transferTimeoutMs } from './s3-client.ts';
+import { createS3Client, S3_TIMEOUTS } from './s3-client.ts';
 import { isNotFound, s3Error, StoreError } from './s3-errors.ts';
 import { sha256Of } from './sha256.ts';
 import { checkKey, type ReleaseStore, type StoredObject } from './store.ts';
@@ -32,6 +32,8 @@ export interface S3StoreOptions {
   /** Where localFile() keeps downloads. Default: <tmpdir>/cd4ml-store-cache. */
   cacheDir?: string;
   partSize?: number;
+  /** Deadlines of whole calls; default S3_TIMEOUTS. */
+  timeouts?: { callMs?: number; transferBaseMs?: number };
 }
 
 /** s3://bucket/prefix -> bucket and the key prefix ('' or 'a/b/'). */
@@ -60,12 +62,21 @@ export class S3Store implements ReleaseStore {
   private readonly client: S3Client;
   private readonly cacheRoot: string;
   private readonly partSize: number;
+  private readonly callMs: number;
+  private readonly transferBaseMs: number;
 
   constructor(url: string, opts: S3StoreOptions = {}) {
     ({ bucket: this.bucket, prefix: this.prefix } = parseS3Url(url));
     this.client = opts.client ?? createS3Client();
     this.cacheRoot = path.join(opts.cacheDir ?? path.join(os.tmpdir(), 'cd4ml-store-cache'), this.bucket, this.prefix);
     this.partSize = opts.partSize ?? PART_SIZE;
+    this.callMs = opts.timeouts?.callMs ?? S3_TIMEOUTS.callMs;
+    this.transferBaseMs = opts.timeouts?.transferBaseMs ?? S3_TIMEOUTS.transferBaseMs;
+  }
+
+  /** A transfer's deadline: the base plus one second per MiB (assumes >= 1 MiB/s). */
+  private transferMs(bytes: number): number {
+    return this.transferBaseMs + Math.ceil(bytes / 1024 / 1024) * 1000;
   }
 
   get url(): string {
@@ -81,7 +92,7 @@ export class S3Store implements ReleaseStore {
   }
 
   /** Runs one SDK call under a deadline; its failure becomes a StoreError that names the object. */
-  private async call<T>(action: string, key: string, run: (abortSignal: AbortSignal) => Promise<T>, timeoutMs: number = S3_TIMEOUTS.callMs): Promise<T> {
+  private async call<T>(action: string, key: string, run: (abortSignal: AbortSignal) => Promise<T>, timeoutMs = this.callMs): Promise<T> {
     try {
       return await run(AbortSignal.timeout(timeoutMs));
     } catch (err) {
@@ -102,7 +113,7 @@ export class S3Store implements ReleaseStore {
 
   /** One PUT, or a multipart upload above the part size; then the read-back check. */
   private async upload(key: string, body: Buffer | Readable, bytes: number, sha256: string): Promise<void> {
-    const timeoutMs = transferTimeoutMs(bytes);
+    const timeoutMs = this.transferMs(bytes);
     await this.call('upload to', key, async (signal) => {
       const upload = new Upload({
         client: this.client,
@@ -135,7 +146,7 @@ export class S3Store implements ReleaseStore {
   }
 
   private async readHash(key: string, bytes: number): Promise<{ sha256: string; bytes: number }> {
-    const timeoutMs = transferTimeoutMs(bytes);
+    const timeoutMs = this.transferMs(bytes);
     return this.call('read back', key, async (abortSignal) => {
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), { abortSignal });
       return sha256Of(res.Body as Readable);
@@ -200,7 +211,7 @@ export class S3Store implements ReleaseStore {
     if ((await stat(file).catch(() => null))?.size === head.bytes) return file;
     await mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}.${randomUUID()}.tmp`;
-    const timeoutMs = transferTimeoutMs(head.bytes);
+    const timeoutMs = this.transferMs(head.bytes);
     try {
       await this.call('download', key, async (abortSignal) => {
         // IfMatch: the bytes are the version we named the file after, or the call fails.
@@ -235,7 +246,7 @@ export class S3Store implements ReleaseStore {
       ChecksumAlgorithm: 'SHA256',
       MetadataDirective: 'REPLACE',
       Metadata: { sha256: expected },
-    }), { abortSignal }), transferTimeoutMs(source.bytes));
+    }), { abortSignal }), this.transferMs(source.bytes));
     const reported = res.CopyObjectResult?.ChecksumSHA256;
     const copied = reported ? { sha256: hexOfBase64(reported), bytes: source.bytes } : await this.readHash(toKey, source.bytes);
     if (copied.sha256 !== expected) await this.rejectCorrupted(toKey, copied, { sha256: expected, bytes: source.bytes });
@@ -258,7 +269,7 @@ export class S3Store implements ReleaseStore {
         if (failed.length) {
           const first = failed[0]!;
           throw s3Error({ Code: first.Code, message: `${failed.length} objects not deleted, first ${first.Key}: ${first.Message}` }, {
-            action: 'delete under', bucket: this.bucket, where: this.locate(prefix), timeoutMs: S3_TIMEOUTS.callMs,
+            action: 'delete under', bucket: this.bucket, where: this.locate(prefix), timeoutMs: this.callMs,
           });
         }
       }

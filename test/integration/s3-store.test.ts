@@ -1,5 +1,6 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -139,6 +140,29 @@ describe('S3Store against moto', () => {
       kind: 'missing-bucket', message: expect.stringMatching(/^S3 bucket "no-such-bucket" does not exist \(upload to s3:\/\/no-such-bucket\/releases\/penguins\/latest.json\)/),
     });
     expect(() => openStore('s3://UPPER/x')).toThrow('"UPPER" in s3://UPPER/x is not an S3 bucket name');
+  });
+
+  it('gives up on an endpoint that accepts connections but never answers, at the call deadline', async () => {
+    const sockets: Socket[] = [];
+    const hung = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(hung.address() as { port: number }).port}`;
+      const s = new S3Store(`s3://${BUCKET}/releases`, {
+        client: createS3Client(moto.clientConfig(endpoint)), timeouts: { callMs: 2000, transferBaseMs: 1000 }, // an upload of a few bytes: 1 s + 1 s per started MiB
+      });
+      for (const [what, op] of [['read', () => s.getText('penguins/latest.json')], ['upload to', () => s.putText('penguins/latest.json', '{}')]] as const) {
+        const started = performance.now();
+        await expect(op()).rejects.toMatchObject({
+          kind: 'timeout',
+          message: `S3 ${what} s3://${BUCKET}/releases/penguins/latest.json timed out (limit 2 s): check the network and the endpoint (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL).`,
+        });
+        expect(performance.now() - started).toBeLessThan(4000);
+      }
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => hung.close(resolve));
+    }
   });
 
   it('takes the endpoint, region and credentials from the environment, as the SDK does', async () => {
