@@ -40,12 +40,11 @@ describe('trainModel with the release store and the DVC remote on S3 (moto)', ()
     store = new S3Store(STORE_URL, { client });
     stack = await Stack.start({
       store: STORE_URL,
-      workerEnv: moto.env(),
       example: { dvcRemote: { url: `s3://${DVC}/penguins`, endpointUrl: moto.endpoint }, env: moto.env() },
     });
     await stack.example.create(); // dvc push of the raw data into the bucket
-    await stack.spawnWorker('control');
-    await stack.spawnWorker('location');
+    await stack.spawnWorker('control', 'local', moto.env());
+    await stack.spawnWorker('location', 'local', moto.env());
   });
   afterAll(async () => {
     await stack?.stop();
