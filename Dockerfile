@@ -9,12 +9,14 @@ RUN npm install -g pnpm@10.34.9
 WORKDIR /app
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
 COPY contracts/package.json contracts/
+COPY stores/package.json stores/
 COPY workflows/package.json workflows/
 COPY activities/package.json activities/
 COPY workers/package.json workers/
 COPY client/package.json client/
 COPY test/package.json test/
 COPY bench/package.json bench/
+COPY serving/package.json serving/
 # onnxruntime-node's install script would fetch CUDA binaries; the CPU ones ship in the package.
 RUN ONNXRUNTIME_NODE_INSTALL=skip pnpm install --frozen-lockfile
 COPY examples/penguins/requirements.txt examples/penguins/

@@ -5,7 +5,7 @@ import { requestLease, isWorkflowRunning } from './lease/lease.ts';
 import { createComputeActivities } from './compute/index.ts';
 import { evaluateCandidate } from './gate/evaluate-candidate.ts';
 import { publishRelease, type PublishInput } from './release/publish.ts';
-import { openStore } from './release/store.ts';
+import { openStore } from '@cd4ml/stores';
 import { ensureImage, type EnsureImageInput } from './image/ensure-image.ts';
 import { resolveImage } from './image/resolve-image.ts';
 import type { BuilderSettings } from './image/builders.ts';

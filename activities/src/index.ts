@@ -5,7 +5,6 @@ export type { Machine, StopResult, StartInput, ReapInput, ReapReport } from './c
 export type { Evaluation } from './gate/evaluate-candidate.ts';
 export type { PublishInput } from './release/publish.ts';
 export type { ReleasePage, ReleasePageInput } from './release/gitlab/release-page.ts';
-export { openStore, DirectoryStore, type ReleaseStore } from './release/store.ts';
 export { findBaseline, readManifest } from './release/baseline.ts';
 export type { EnsureImageInput, ImageHeartbeat } from './image/ensure-image.ts';
 export type { ImagePlan } from './image/resolve-image.ts';

@@ -13,8 +13,10 @@ import { buildServer } from './http/server.ts';
 //   4. close the registry (frees sessions), exit 0.
 
 export interface ServeOptions {
-  /** Release store directory. */
+  /** Release store: a folder or s3://bucket/prefix (region, credentials and endpoint from the AWS SDK's environment). */
   store: string;
+  /** Where models downloaded from an S3 store are kept. Default: <tmpdir>/cd4ml-store-cache. */
+  cacheDir?: string;
   project: string;
   /** Serve exactly this release; without it, follow <store>/<project>/latest.json. */
   tag?: string;
@@ -31,7 +33,7 @@ export interface ServeOptions {
   logger?: Logger;
   logLevel?: string;
   /** Extra options for the model side (workers, batching). */
-  registryOptions?: Partial<Omit<ModelRegistryOptions, 'store' | 'project' | 'tag' | 'logger'>>;
+  registryOptions?: Partial<Omit<ModelRegistryOptions, 'store' | 'project' | 'tag' | 'logger' | 'cacheDir'>>;
   /** Use this registry instead of loading one from the store (tests). */
   registry?: ModelRegistry;
 }
@@ -46,11 +48,11 @@ export interface Serving {
 }
 
 export async function startServing(opts: ServeOptions): Promise<Serving> {
-  if (/^s3:\/\//i.test(opts.store)) throw new Error('S3 stores arrive with issue 4; use a folder');
   const log = opts.logger ?? pino({ name: 'cd4ml-serve', level: opts.logLevel ?? 'info' });
   const inner = opts.registry ?? (await createModelRegistry({
     ...opts.registryOptions,
     store: opts.store,
+    ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
     project: opts.project,
     ...(opts.tag !== undefined ? { tag: opts.tag } : {}),
     logger: log.child({ component: 'model' }),

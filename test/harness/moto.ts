@@ -60,6 +60,12 @@ export class Moto {
     return { ...MOTO_CREDENTIALS, AWS_ENDPOINT_URL: this.endpoint };
   }
 
+  /** Settings for an AWS SDK client in the test process itself (leaves process.env alone). */
+  clientConfig(endpoint = this.endpoint) {
+    const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_REGION: region } = MOTO_CREDENTIALS;
+    return { endpoint, region, credentials: { accessKeyId, secretAccessKey } };
+  }
+
   /** Forget every bucket and instance. */
   async reset(): Promise<void> {
     await fetch(`${this.endpoint}/moto-api/reset`, { method: 'POST' });

@@ -7,7 +7,7 @@ import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } fro
 import { type Client, type WorkflowHandle } from '@temporalio/client';
 import { CONTROL_TASK_QUEUE, trainWorkflowId, type TemporalSettings, type TrainingRequestInput, type TrainingResult } from '@cd4ml/contracts';
 import { createControlWorker, createLocationWorker, workflowsPath } from '@cd4ml/workers';
-import { ExampleRepo } from '@cd4ml/client/demo/example-repo';
+import { ExampleRepo, type ExampleRepoOptions } from '@cd4ml/client/demo/example-repo';
 import { TEMPORAL_BIN, VENV } from './paths.ts';
 import { WorkerProcess } from './worker-process.ts';
 
@@ -23,6 +23,12 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
+export interface StackOptions {
+  /** The release store: a folder or s3://bucket/prefix. Default: <dir>/releases. */
+  store?: string;
+  example?: ExampleRepoOptions;
+}
+
 /**
  * One test stack: a real Temporal dev server (the pinned CLI) on a free port,
  * a scratch folder holding the release store, the example repository and the
@@ -35,18 +41,19 @@ export class Stack {
   private readonly workers: RunningWorker[] = [];
   private readonly processes: WorkerProcess[] = [];
 
-  private constructor(readonly env: TestWorkflowEnvironment, readonly dir: string) {
-    this.store = path.join(dir, 'releases');
+  private constructor(readonly env: TestWorkflowEnvironment, readonly dir: string, private readonly opts: StackOptions) {
+    this.store = opts.store ?? path.join(dir, 'releases');
     this.home = path.join(dir, 'home');
-    this.example = new ExampleRepo(path.join(dir, 'example'), VENV);
+    this.example = new ExampleRepo(path.join(dir, 'example'), VENV, opts.example);
   }
 
-  static async start(): Promise<Stack> {
+  /** In-process workers see this process's environment; give spawned ones more with spawnWorker's `extraEnv`. */
+  static async start(opts: StackOptions = {}): Promise<Stack> {
     const env = await TestWorkflowEnvironment.createLocal({
       server: { executable: { type: 'existing-path', path: TEMPORAL_BIN }, log: { format: 'pretty', level: 'error' } },
     });
     const dir = await mkdtemp(path.join(os.tmpdir(), 'cd4ml-test-'));
-    return new Stack(env, dir);
+    return new Stack(env, dir, opts);
   }
 
   get client(): Client {

@@ -600,7 +600,8 @@ describe('startServing: graceful shutdown', () => {
     await expect(fetch(`${serving.url}/v2/health/live`)).rejects.toThrow();
   });
 
-  it('refuses S3 stores for now', async () => {
-    await expect(startServing({ store: 's3://bucket', project: 'p', port: 0, handleSignals: false })).rejects.toThrow(/issue 4/);
+  it('refuses a store url that names no valid bucket, before listening', async () => {
+    await expect(startServing({ store: 's3://Not_A_Bucket/releases', project: 'p', port: 0, handleSignals: false }))
+      .rejects.toThrow('"Not_A_Bucket" in s3://Not_A_Bucket/releases is not an S3 bucket name (3-63 lower-case letters, digits, dots and hyphens)');
   });
 });

@@ -6,7 +6,7 @@ import { cd4mlHome, defaultStore } from './paths.ts';
 
 const opts = new Command('control-worker')
   .description('Runs cd4ml workflows and the control activities (task queue cd4ml-control)')
-  .option('--store <folder>', 'release store when cd4ml.yaml names none', defaultStore())
+  .option('--store <folder|s3://bucket/prefix>', 'release store when cd4ml.yaml names none', defaultStore())
   .option('--home <folder>', 'state folder (repository mirrors)', cd4mlHome())
   .parse()
   .opts<{ store: string; home: string }>();

@@ -5,7 +5,7 @@ import {
   type CandidateRef, type GateConfig, type GateDecision, type TensorSpec,
 } from '@cd4ml/contracts';
 import { findBaseline } from '../release/baseline.ts';
-import { openStore } from '../release/store.ts';
+import { openStore } from '@cd4ml/stores';
 import { runGate } from './evaluate.ts';
 import { startHeartbeats } from '../heartbeat.ts';
 

@@ -1,5 +1,5 @@
 import { LatestPointer, ReleaseManifest, latestKey, releaseKey, type Metrics } from '@cd4ml/contracts';
-import type { ReleaseStore } from './store.ts';
+import type { ReleaseStore } from '@cd4ml/stores';
 
 /** The last accepted release of a project, or null for a first model. */
 export async function findBaseline(store: ReleaseStore, project: string): Promise<{ tag: string; metrics: Metrics } | null> {

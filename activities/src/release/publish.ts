@@ -6,7 +6,7 @@ import {
 } from '@cd4ml/contracts';
 import { readManifest } from './baseline.ts';
 import { renderReport } from './report.ts';
-import type { ReleaseStore } from './store.ts';
+import type { ReleaseStore } from '@cd4ml/stores';
 
 export interface PublishInput {
   project: string;

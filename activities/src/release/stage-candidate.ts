@@ -1,17 +1,9 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { parse } from 'yaml';
 import { candidateKey, FailureType, MetricsFile, type CandidateRef, type OutputsConfig } from '@cd4ml/contracts';
-import { openStore } from './store.ts';
-
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
+import { openStore, sha256File } from '@cd4ml/stores';
 
 /**
  * Copies what the gate needs from the checkout into the release store, so

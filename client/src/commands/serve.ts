@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 
 const positiveInt = (flag: string) => (value: string): number => {
@@ -24,7 +25,7 @@ export function serveCommand(program: Command): void {
       'serve a project\'s release over HTTP (Open Inference Protocol v2, /v1/models/<project>:predict, /metrics);\n' +
         'without --tag it serves <store>/<project>/latest.json and follows new releases',
     )
-    .requiredOption('--store <folder>', 'release store: a folder (s3:// arrives with issue 4)')
+    .requiredOption('--store <folder|s3://bucket/prefix>', 'release store: a folder, or S3 (AWS_REGION, credentials and AWS_ENDPOINT_URL_S3 from the environment)')
     .requiredOption('--project <name>', 'project whose releases to serve')
     .option('--tag <tag>', 'serve exactly this release')
     .option('--port <n>', 'port to listen on', parsePort, 8080)
@@ -32,15 +33,16 @@ export function serveCommand(program: Command): void {
     .option('--workers <n>', 'inference worker threads, one onnxruntime session each (default: min(2, cores))', positiveInt('--workers'))
     .option('--max-batch-size <rows>', 'most rows stacked into one model run when requests are batched (default 1024)', positiveInt('--max-batch-size'))
     .option('--max-batch-delay <ms>', 'longest a request waits for others to batch with, while every worker is busy (default 2)', nonNegative('--max-batch-delay'))
+    .option('--cache <folder>', 'where models downloaded from S3 are kept', path.join(process.env.CD4ML_HOME ?? '.cd4ml', 'cache', 'stores'))
     .action(async (o: {
-      store: string; project: string; tag?: string; port: number; host: string;
+      store: string; project: string; tag?: string; port: number; host: string; cache: string;
       workers?: number; maxBatchSize?: number; maxBatchDelay?: number;
     }) => {
-      if (/^s3:\/\//i.test(o.store)) throw new Error('S3 stores arrive with issue 4; use a folder');
       // Loaded here, not at the top: other commands need not load onnxruntime and fastify.
       const { startServing } = await import('@cd4ml/serving/serve');
       await startServing({
         store: o.store,
+        cacheDir: path.resolve(o.cache),
         project: o.project,
         ...(o.tag !== undefined ? { tag: o.tag } : {}),
         port: o.port,

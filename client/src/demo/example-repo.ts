@@ -12,24 +12,38 @@ const GIT_ENV = {
   GIT_TERMINAL_PROMPT: '0',
 };
 
+export interface ExampleRepoOptions {
+  /**
+   * The DVC remote: s3://bucket/path, with `endpointUrl` for an S3 stand-in
+   * (moto, MinIO). Credentials come from the environment (`env` or the
+   * process's), never from .dvc/config. Default: a local folder.
+   */
+  dvcRemote?: { url: string; endpointUrl?: string };
+  /** Extra environment for git and dvc here (AWS credentials for an S3 remote). */
+  env?: Record<string, string>;
+}
+
 /**
  * The example project as a team would have it: a git repository (a local bare
- * one stands in for GitLab), a DVC remote (a local folder stands in for S3),
- * and a working clone where "people" commit new data or params.
+ * one stands in for GitLab), a DVC remote (a local folder, or S3), and a
+ * working clone where "people" commit new data or params.
  */
 export class ExampleRepo {
   readonly repoUrl: string;
   readonly workDir: string;
   readonly dvcRemote: string;
 
-  constructor(readonly root: string, readonly venv: string) {
+  constructor(readonly root: string, readonly venv: string, private readonly opts: ExampleRepoOptions = {}) {
     this.repoUrl = path.join(root, 'penguins.git');
     this.workDir = path.join(root, 'work');
-    this.dvcRemote = path.join(root, 'dvc-remote');
+    this.dvcRemote = opts.dvcRemote?.url ?? path.join(root, 'dvc-remote');
   }
 
   private env() {
-    return { ...GIT_ENV, PATH: `${path.join(this.venv, 'bin')}${path.delimiter}${process.env.PATH}`, DVC_NO_ANALYTICS: '1' };
+    return {
+      ...this.opts.env, ...GIT_ENV,
+      PATH: `${path.join(this.venv, 'bin')}${path.delimiter}${process.env.PATH}`, DVC_NO_ANALYTICS: '1',
+    };
   }
 
   async run(cmd: string, ...args: string[]): Promise<string> {
@@ -50,6 +64,8 @@ export class ExampleRepo {
     await this.run('dvc', 'init', '--quiet');
     await this.run('dvc', 'config', 'core.autostage', 'true');
     await this.run('dvc', 'remote', 'add', '--default', 'storage', this.dvcRemote);
+    const endpoint = this.opts.dvcRemote?.endpointUrl;
+    if (endpoint) await this.run('dvc', 'remote', 'modify', 'storage', 'endpointurl', endpoint);
     await this.run('python', 'scripts/init_data.py');
     await this.run('dvc', 'add', '--quiet', 'data/raw');
     await this.run('dvc', 'push', '--quiet');

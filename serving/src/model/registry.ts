@@ -1,4 +1,6 @@
 import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { isS3Url, openStore, type ReleaseStore } from '@cd4ml/stores';
 import { WorkerPool } from './pool.ts';
 import {
   ReleaseMissingError, ReleaseRefusedError, readLatestTag, readRelease, releaseFingerprint,
@@ -10,8 +12,14 @@ import {
 } from './types.ts';
 
 export interface ModelRegistryOptions {
-  /** The release store directory: <store>/<project>/<tag>/release.json, <store>/<project>/latest.json. */
-  store: string;
+  /**
+   * The release store: a folder (relative to the working directory is fine),
+   * s3://bucket/prefix, or an opened store. Layout: <store>/<project>/<tag>/release.json,
+   * <store>/<project>/latest.json.
+   */
+  store: string | ReleaseStore;
+  /** Where models downloaded from S3 are kept. Default: <tmpdir>/cd4ml-store-cache. */
+  cacheDir?: string;
   project: string;
   /** Serve exactly this release. Without it: serve latest.json's tag and follow new releases. */
   tag?: string;
@@ -21,7 +29,7 @@ export interface ModelRegistryOptions {
   maxBatchSize?: number;
   /** Longest a request waits for others to batch with; default 2 ms. */
   maxBatchDelayMs?: number;
-  /** How often latest.json is read when following releases; default 1000 ms. */
+  /** How often latest.json is read when following releases (one GET on S3); default 1000 ms. */
   pollIntervalMs?: number;
   logger?: Logger;
 }
@@ -51,6 +59,7 @@ export async function createModelRegistry(opts: ModelRegistryOptions): Promise<M
 class Registry implements ModelRegistry {
   readonly name: string;
   private readonly logger: Logger;
+  private readonly store: ReleaseStore;
   private readonly workers: number;
   private readonly threads: number;
   private current_: Loaded | null = null;
@@ -66,6 +75,10 @@ class Registry implements ModelRegistry {
   constructor(private readonly opts: ModelRegistryOptions) {
     this.name = opts.project;
     this.logger = opts.logger ?? consoleLogger;
+    const { store, cacheDir } = opts;
+    this.store = typeof store !== 'string'
+      ? store
+      : openStore(isS3Url(store) ? store : path.resolve(store), cacheDir !== undefined ? { cacheDir } : {});
     const cpus = availableParallelism();
     this.workers = Math.max(1, Math.floor(opts.workers ?? Math.min(2, cpus)));
     this.threads = Math.max(1, Math.floor(cpus / this.workers));
@@ -146,8 +159,8 @@ class Registry implements ModelRegistry {
 
   /** Verifies the files, starts the workers, checks the signature and runs the smoke test on every session. */
   private async load(tag: string): Promise<Loaded> {
-    const { store, project } = this.opts;
-    const release = await readRelease(store, project, tag);
+    const { project } = this.opts;
+    const release = await readRelease(this.store, project, tag);
     const { manifest } = release;
     const refuse = (reason: string): ReleaseRefusedError => new ReleaseRefusedError(tag, reason);
     const started = performance.now();
@@ -242,7 +255,8 @@ class Registry implements ModelRegistry {
   }
 
   private async followLatest(): Promise<void> {
-    const { store, project } = this.opts;
+    const { store } = this;
+    const { project } = this.opts;
     let tag: string | null;
     try {
       tag = await readLatestTag(store, project);
@@ -251,7 +265,7 @@ class Registry implements ModelRegistry {
       this.warnOnce(`latest.json unreadable: ${(err as Error).message}`, {});
       return;
     }
-    if (tag === null) return this.warnOnce('no latest.json yet; nothing to serve', { store });
+    if (tag === null) return this.warnOnce('no latest.json yet; nothing to serve', { store: store.url });
     if (this.closing || this.current_?.served.version === tag) return;
     const files = await releaseFingerprint(store, project, tag);
     if (this.refusedFiles.has(tag) && this.refusedFiles.get(tag) === files) return;

@@ -3,7 +3,7 @@ import type { ReleaseSchema } from '@gitbeaker/rest';
 import {
   FailureType, RELEASE_PAGE_LINKS, artifactUrl, artifactsUrlNeeded, releaseKey, type GitLabConfig,
 } from '@cd4ml/contracts';
-import { openStore } from '../store.ts';
+import { openStore } from '@cd4ml/stores';
 import { gitlabApi, readToken } from './client.ts';
 import { gitlabFailure, statusOf } from './failures.ts';
 

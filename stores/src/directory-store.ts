@@ -1,23 +1,11 @@
-import { copyFile, mkdir, readFile, rename, rm, writeFile, access } from 'node:fs/promises';
+import { access, copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { checkKey, type ReleaseStore, type StoredObject } from './store.ts';
 
-/**
- * Where releases and staged candidates live. Keys are "/"-separated paths
- * relative to the store root (<project>/<tag>/release.json). Writes are
- * atomic: a reader sees a whole file or none.
- */
-export interface ReleaseStore {
-  readonly url: string;
-  putFile(key: string, srcPath: string): Promise<void>;
-  putText(key: string, text: string): Promise<void>;
-  getText(key: string): Promise<string | null>;
-  /** A local path holding the object's bytes (the file itself for a directory store). */
-  localFile(key: string): Promise<string>;
-  copy(fromKey: string, toKey: string): Promise<void>;
-  removePrefix(prefix: string): Promise<void>;
-}
+const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
+/** The embedded default: a folder, with <project>/<tag>/... as sub-folders. */
 export class DirectoryStore implements ReleaseStore {
   constructor(readonly root: string) {}
 
@@ -25,8 +13,12 @@ export class DirectoryStore implements ReleaseStore {
     return this.root;
   }
 
+  locate(key: string): string {
+    return this.resolve(key);
+  }
+
   private resolve(key: string): string {
-    const full = path.resolve(this.root, key);
+    const full = path.resolve(this.root, checkKey(key));
     if (!full.startsWith(path.resolve(this.root) + path.sep)) throw new Error(`store key escapes the store: ${key}`);
     return full;
   }
@@ -55,7 +47,17 @@ export class DirectoryStore implements ReleaseStore {
     try {
       return await readFile(this.resolve(key), 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  async stat(key: string): Promise<StoredObject | null> {
+    try {
+      const s = await stat(this.resolve(key));
+      return { bytes: s.size, version: String(s.mtimeMs) };
+    } catch (err) {
+      if (isMissing(err)) return null;
       throw err;
     }
   }
@@ -73,14 +75,4 @@ export class DirectoryStore implements ReleaseStore {
   async removePrefix(prefix: string): Promise<void> {
     await rm(this.resolve(prefix), { recursive: true, force: true });
   }
-}
-
-/** A store from its url: a folder path (or file://). s3:// arrives with the cloud providers. */
-export function openStore(url: string): ReleaseStore {
-  if (url.startsWith('s3://')) {
-    throw new Error(`release store ${url}: S3 stores are not supported yet; use a folder`);
-  }
-  const root = url.startsWith('file://') ? new URL(url).pathname : url;
-  if (!path.isAbsolute(root)) throw new Error(`release store must be an absolute folder path, got "${url}"`);
-  return new DirectoryStore(root);
 }
