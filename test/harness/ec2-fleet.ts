@@ -1,6 +1,8 @@
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { locationTaskQueue } from '@cd4ml/contracts';
 import type { RunningWorker, Stack } from './stack.ts';
+import type { WorkerProcess } from './worker-process.ts';
+import { MOTO_CREDENTIALS } from './moto.ts';
 
 export interface InstanceEvent {
   instanceId: string;
@@ -24,9 +26,17 @@ export class SimulatedFleet {
   private polling: Promise<void> = Promise.resolve();
   /** Locations whose instances run but never bring a worker up (a broken AMI). */
   readonly broken = new Set<string>();
+  /** Every location worker this fleet ran as its own process (see `processes`), for reading their logs. */
+  readonly spawned: WorkerProcess[] = [];
 
-  constructor(private readonly stack: Stack, endpoint: string, region = 'us-east-1') {
-    this.ec2 = new EC2Client({ region, endpoint });
+  /**
+   * `processEnv`: run each instance's worker as its own OS process with this
+   * environment (what its instance role and user data would give it);
+   * without it, workers run in this process.
+   */
+  constructor(private readonly stack: Stack, endpoint: string, region = 'us-east-1', private readonly processEnv?: Record<string, string>) {
+    // moto's test credentials, whatever this process's environment holds.
+    this.ec2 = new EC2Client({ region, endpoint, credentials: { accessKeyId: MOTO_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: MOTO_CREDENTIALS.AWS_SECRET_ACCESS_KEY } });
   }
 
   start(everyMs = 250): this {
@@ -49,9 +59,14 @@ export class SimulatedFleet {
       const launched = inst.Tags?.find((t) => t.Key === 'cd4ml:lifecycle')?.Value === 'launch-terminate';
       if (state === 'running' && location && !this.broken.has(location) && !this.workers.has(id)) {
         // As the user-data script does: a launched instance polls a queue of its own.
-        this.workers.set(id, launched
-          ? this.stack.startLocationWorker(location, `${location}-${id}`, locationTaskQueue(location, id))
-          : this.stack.startLocationWorker(location));
+        const checkout = launched ? `${location}-${id}` : location;
+        const taskQueue = launched ? locationTaskQueue(location, id) : undefined;
+        this.workers.set(id, this.processEnv
+          ? this.stack.spawnWorker('location', location, this.processEnv, { checkout, taskQueue }).then((p) => {
+            this.spawned.push(p);
+            return { stop: () => p.stop() };
+          })
+          : this.stack.startLocationWorker(location, checkout, taskQueue));
       } else if (state !== 'running' && this.workers.has(id)) {
         const worker = this.workers.get(id)!;
         this.workers.delete(id);

@@ -93,9 +93,14 @@ export class Stack {
   }
 
   /** Workers as OS processes, for crash tests. */
-  async spawnWorker(kind: 'control' | 'location', location = 'local', extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
+  async spawnWorker(
+    kind: 'control' | 'location', location = 'local', extraEnv: Record<string, string> = {},
+    { checkout = location, taskQueue }: { checkout?: string; taskQueue?: string } = {},
+  ): Promise<WorkerProcess> {
     const env = { TEMPORAL_ADDRESS: this.env.address, CD4ML_HOME: this.home, CD4ML_STORE: this.store, CD4ML_VENV: VENV, ...extraEnv };
-    const args = kind === 'location' ? ['--location', location, '--workdir', this.workdir(location)] : [];
+    const args = kind === 'location'
+      ? ['--location', location, '--workdir', this.workdir(checkout), ...(taskQueue ? ['--task-queue', taskQueue] : [])]
+      : [];
     const proc = await WorkerProcess.start(kind, env, args);
     this.processes.push(proc);
     return proc;

@@ -5,31 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { locationWorkflowId, type TrainingResult } from '@cd4ml/contracts';
 import { Stack } from '../harness/stack.ts';
 import { activityRuns, runsOf } from '../harness/training-probes.ts';
 import type { WorkerProcess } from '../harness/worker-process.ts';
 import { FakeGitLab } from '../fakes/gitlab.ts';
+import { historyText, placesWithSecrets } from '../harness/secrets-scan.ts';
 
 // The test secrets: set only in the control worker's environment, then looked for everywhere.
 const TOKEN = `glpat-${randomBytes(16).toString('hex')}`;
 const WRONG = `glpat-${randomBytes(16).toString('hex')}`;
 const ARTIFACTS = 'https://artifacts.example.com/releases';
-
-/**
- * A history as `temporal workflow show --output json` exports it, with every
- * payload's base64 data decoded too: that is where inputs and results live.
- */
-function historyText(history: Parameters<typeof historyToJSON>[0]): string {
-  const json = historyToJSON(history);
-  const decoded: string[] = [];
-  JSON.parse(json, (key, value: unknown) => {
-    if (key === 'data' && typeof value === 'string') decoded.push(Buffer.from(value, 'base64').toString('utf8'));
-    return value;
-  });
-  return [json, ...decoded].join('\n');
-}
 
 describe('trainModel with a GitLab release page (fake GitLab; real Temporal, dvc, git)', () => {
   let stack: Stack;
@@ -133,10 +119,7 @@ describe('trainModel with a GitLab release page (fake GitLab; real Temporal, dvc
     expect(places.filter(([, text]) => text.includes('CD4ML_TEST_GITLAB_TOKEN')).length).toBeGreaterThanOrEqual(1);
     expect(places.some(([, text]) => text.includes('CD4ML_TEST_GITLAB_WRONG') && text.includes('401 Unauthorized'))).toBe(true);
 
-    for (const secret of [TOKEN, WRONG]) {
-      const base64 = Buffer.from(secret).toString('base64').slice(0, 20);
-      expect(places.filter(([, text]) => text.includes(secret) || text.includes(base64)).map(([where]) => where)).toEqual([]);
-    }
+    expect(placesWithSecrets(places, [TOKEN, WRONG])).toEqual([]);
     console.log(`scanned ${places.length} places, ${places.reduce((n, [, t]) => n + t.length, 0)} characters`);
   });
 });
