@@ -30,7 +30,7 @@ export function serveCommand(program: Command): void {
     .option('--tag <tag>', 'serve exactly this release')
     .option('--port <n>', 'port to listen on', parsePort, 8080)
     .option('--host <h>', 'address to listen on', '127.0.0.1')
-    .option('--workers <n>', 'inference worker threads, one onnxruntime session each (default: min(2, cores))', positiveInt('--workers'))
+    .option('--workers <n>', 'inference worker threads, one onnxruntime session each (default: min(2, cores - 1), at least 1)', positiveInt('--workers'))
     .option('--max-batch-size <rows>', 'most rows stacked into one model run when requests are batched (default 1024)', positiveInt('--max-batch-size'))
     .option('--max-batch-delay <ms>', 'longest a request waits for others to batch with, while every worker is busy (default 2)', nonNegative('--max-batch-delay'))
     .option('--cache <folder>', 'where models downloaded from S3 are kept', path.join(process.env.CD4ML_HOME ?? '.cd4ml', 'cache', 'stores'))

@@ -23,7 +23,7 @@ export interface ModelRegistryOptions {
   project: string;
   /** Serve exactly this release. Without it: serve latest.json's tag and follow new releases. */
   tag?: string;
-  /** Worker threads (one onnxruntime session each) per loaded release; default min(2, cpus). */
+  /** Worker threads (one onnxruntime session each) per loaded release; default min(2, cpus - 1), at least 1. */
   workers?: number;
   /** Most rows stacked into one session.run; default 1024 (so 64-row requests batch too). */
   maxBatchSize?: number;
@@ -80,7 +80,8 @@ class Registry implements ModelRegistry {
       ? store
       : openStore(isS3Url(store) ? store : path.resolve(store), cacheDir !== undefined ? { cacheDir } : {});
     const cpus = availableParallelism();
-    this.workers = Math.max(1, Math.floor(opts.workers ?? Math.min(2, cpus)));
+    // The event loop (HTTP, JSON, batching) needs a core of its own; inference threads get the rest.
+    this.workers = Math.max(1, Math.floor(opts.workers ?? Math.min(2, cpus - 1)));
     this.threads = Math.max(1, Math.floor(cpus / this.workers));
   }
 
