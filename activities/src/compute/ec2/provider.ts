@@ -109,17 +109,20 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
 
     async stop(machine: Machine): Promise<StopResult> {
       const ec2 = ec2Client({ region: machine.region, endpoint: machine.endpoint });
-      // No instance id: a start that never returned. Whatever it switched on carries the training's tags.
-      const ids = machine.instanceId
-        ? [machine.instanceId]
-        : (await instancesOfTraining(ec2, machine.location, machine.workflowId ?? '')).map((i) => i.InstanceId!);
       const how = machine.lifecycle === 'start-stop' ? 'stop' : 'terminate';
       let action: StopResult['action'] = 'none';
-      for (const id of ids) {
-        const done = await shutDown(ec2, id, how);
-        if (done !== 'none') action = done;
+      try {
+        // No instance id: a start that never returned. Whatever it switched on carries the training's tags.
+        const ids = machine.instanceId
+          ? [machine.instanceId]
+          : (await instancesOfTraining(ec2, machine.location, machine.workflowId ?? '')).map((i) => i.InstanceId!);
+        for (const id of ids) {
+          const done = await shutDown(ec2, id, how);
+          if (done !== 'none') action = done;
+        }
+      } finally {
+        ec2.destroy();
       }
-      ec2.destroy();
       const stoppedAt = Date.now();
       const seconds = machine.startedAt ? (stoppedAt - machine.startedAt) / 1000 : 0;
       return { stoppedAt, seconds, action, estimatedCost: estimatedCost(seconds, machine.hourlyPrice) };
