@@ -1,6 +1,9 @@
 // Serving benchmark: cd4ml serve vs a usual FastAPI + onnxruntime server vs a bare
 // fastify route (the HTTP ceiling), same payloads, one load generator (autocannon).
-//   pnpm exec tsx bench/serving/run.ts [--duration 5]
+//   pnpm exec tsx bench/serving/run.ts [--duration 3] [--repeats 3]
+// Each cell is measured `repeats` times, the three servers taking turns in a
+// rotating order, and the median is printed: on a shared 2-core machine one
+// 5 s run of the same server swings by +-15%, enough to flip a ratio.
 // Installs the FastAPI stack into .cd4ml/bench-venv (PyPI) the first time.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -15,7 +18,9 @@ import { Stack } from '../../test/harness/stack.ts';
 import { REPO_ROOT } from '../../test/harness/paths.ts';
 
 const durationArg = process.argv.indexOf('--duration');
-const DURATION = durationArg > 0 ? Number(process.argv[durationArg + 1]) : 5;
+const DURATION = durationArg > 0 ? Number(process.argv[durationArg + 1]) : 3;
+const repeatsArg = process.argv.indexOf('--repeats');
+const REPEATS = repeatsArg > 0 ? Number(process.argv[repeatsArg + 1]) : 3;
 const ROWS = [1, 64];
 const CONNECTIONS = [1, 16, 64];
 const BENCH_VENV = path.join(REPO_ROOT, '.cd4ml/bench-venv');
@@ -109,15 +114,28 @@ try {
 
   const rows: string[] = [];
   const header = 'rows  conc  server    req/s      p50 ms  p99 ms  errors';
-  console.log(`\nserving benchmark: ${DURATION} s per cell, ${process.env.HOSTNAME ?? 'this machine'}, load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}\n${header}`);
+  console.log(`\nserving benchmark: median of ${REPEATS} runs of ${DURATION} s per cell (servers in rotating order), ${process.env.HOSTNAME ?? 'this machine'}, load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}\n${header}`);
   const at64: Record<string, Record<number, Figures>> = { cd4ml: {}, fastapi: {}, bare: {} };
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const names = Object.keys(servers) as (keyof typeof servers)[];
   for (const n of ROWS) {
     const body = payload(manifest, n);
     for (const c of CONNECTIONS) {
-      for (const [name, s] of Object.entries(servers)) {
-        const f = await load(`http://127.0.0.1:${s.port}`, body, c);
+      const runs: Record<string, Figures[]> = { cd4ml: [], fastapi: [], bare: [] };
+      for (let r = 0; r < REPEATS; r++) {
+        for (let k = 0; k < names.length; k++) {
+          const name = names[(k + r) % names.length]!;
+          runs[name]!.push(await load(`http://127.0.0.1:${servers[name].port}`, body, c));
+        }
+      }
+      for (const name of names) {
+        const rs = runs[name]!;
+        const f: Figures = {
+          rps: median(rs.map((x) => x.rps)), p50: median(rs.map((x) => x.p50)), p99: median(rs.map((x) => x.p99)),
+          errors: rs.reduce((e, x) => e + x.errors, 0),
+        };
         if (c === 64) at64[name]![n] = f;
-        const line = `${String(n).padStart(4)}  ${String(c).padStart(4)}  ${name.padEnd(8)}  ${f.rps.toFixed(0).padStart(7)}  ${String(f.p50).padStart(6)}  ${String(f.p99).padStart(6)}  ${f.errors}`;
+        const line = `${String(n).padStart(4)}  ${String(c).padStart(4)}  ${name.padEnd(8)}  ${f.rps.toFixed(0).padStart(7)}  ${String(f.p50).padStart(6)}  ${String(f.p99).padStart(6)}  ${f.errors}   (req/s of each run: ${rs.map((x) => x.rps.toFixed(0)).join(', ')})`;
         rows.push(line);
         console.log(line);
       }
