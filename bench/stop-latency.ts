@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
-import { CreateLaunchTemplateCommand, DescribeImagesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand, waitUntilInstanceRunning } from '@aws-sdk/client-ec2';
+import { EC2Client, RunInstancesCommand, TerminateInstancesCommand, waitUntilInstanceRunning } from '@aws-sdk/client-ec2';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Stack } from '../test/harness/stack.ts';
 import { Moto } from '../test/harness/moto.ts';
@@ -92,8 +92,7 @@ async function main(): Promise<void> {
   const stack = await Stack.start();
   let fleet: SimulatedFleet | undefined;
   try {
-    const ami = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images![0]!.ImageId!;
-    await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'cd4ml-gpu', LaunchTemplateData: { ImageId: ami, InstanceType: 'g4dn.xlarge' } }));
+    await moto.createLaunchTemplate();
     await stack.example.create();
     const config = (await readFile(path.join(stack.example.workDir, 'cd4ml.yaml'), 'utf8')).replace(/locations:[\s\S]*$/,
       `locations:\n  gpu: {provider: ec2, region: us-east-1, endpoint: "${faults.endpoint}", launchTemplate: cd4ml-gpu, hourlyPrice: 0.526}\n`);

@@ -71,3 +71,7 @@ export interface TrainingResult {
    */
   releasePage?: { published: true; url: string } | { published: false; failureType: string; error: string };
 }
+
+/** Machine cost estimate in USD: seconds x the location's hourly price; null when no price is configured. */
+export const estimatedCost = (seconds: number, hourlyPrice: number | undefined): number | null =>
+  hourlyPrice === undefined ? null : (seconds / 3600) * hourlyPrice;

@@ -1,4 +1,4 @@
-import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { PassThrough } from './pass-through.ts';
 
 /**
  * An HTTP proxy in front of moto that can damage bytes on the way, the way a
@@ -13,49 +13,28 @@ export class CorruptingProxy {
   corruptDownloads = false;
   /** Bodies damaged so far. */
   corrupted = 0;
+  private proxy!: PassThrough;
 
-  private constructor(private readonly server: Server, readonly url: string) {}
+  get url(): string {
+    return this.proxy.url;
+  }
 
   static async start(target: string): Promise<CorruptingProxy> {
-    const to = new URL(target);
-    let proxy: CorruptingProxy | undefined;
-    const damage = (body: Buffer, when: boolean): Buffer => {
+    const self = new CorruptingProxy();
+    const damage = (body: Buffer, when: boolean): void => {
       if (when && body.length > 1024) {
         body[body.length >> 1]! ^= 0xff;
-        proxy!.corrupted++;
+        self.corrupted++;
       }
-      return body;
     };
-    const server = createServer((req, res) => {
-      void readAll(req).then((body) => {
-        damage(body, proxy!.corruptUploads && req.method === 'PUT');
-        const headers = { ...req.headers, 'content-length': String(body.length) };
-        delete headers.expect;
-        delete headers['transfer-encoding'];
-        const upstream = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers }, (up) => {
-          void readAll(up).then((answer) => {
-            res.writeHead(up.statusCode ?? 502, up.headers);
-            res.end(damage(answer, proxy!.corruptDownloads && req.method === 'GET'));
-          });
-        });
-        upstream.on('error', (err) => res.destroy(err));
-        upstream.end(body);
-      });
+    self.proxy = await PassThrough.start(target, {
+      request: (req, body) => damage(body, self.corruptUploads && req.method === 'PUT'),
+      response: (req, body) => damage(body, self.corruptDownloads && req.method === 'GET'),
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    proxy = new CorruptingProxy(server, `http://127.0.0.1:${port}`);
-    return proxy;
+    return self;
   }
 
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
+  stop(): Promise<void> {
+    return this.proxy.stop();
   }
-}
-
-async function readAll(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }

@@ -1,4 +1,4 @@
-import http from 'node:http';
+import { PassThrough } from './pass-through.ts';
 
 /** Decides, per EC2 query-API call, whether to answer with an AWS error instead of forwarding. */
 export type FaultRule = (params: URLSearchParams) => { code: string; message: string; status?: number } | undefined;
@@ -13,37 +13,31 @@ export class Ec2Faults {
   /** Every EC2 call that reached the proxy, with when it arrived (epoch ms). */
   readonly calls: { at: number; params: URLSearchParams }[] = [];
 
-  private constructor(private readonly server: http.Server, readonly endpoint: string) {}
+  private proxy!: PassThrough;
+
+  get endpoint(): string {
+    return this.proxy.url;
+  }
 
   static async start(target: string): Promise<Ec2Faults> {
-    let self: Ec2Faults | undefined;
-    const server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks);
+    const self = new Ec2Faults();
+    self.proxy = await PassThrough.start(target, {
+      intercept: (_req, body) => {
         const params = new URLSearchParams(body.toString('utf8'));
-        self!.calls.push({ at: Date.now(), params });
-        for (const rule of self!.rules) {
+        self.calls.push({ at: Date.now(), params });
+        for (const rule of self.rules) {
           const fault = rule(params);
           if (fault) {
-            res.writeHead(fault.status ?? 500, { 'content-type': 'text/xml' });
-            res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${fault.code}</Code><Message>${fault.message}</Message></Error></Errors><RequestID>cd4ml-fault</RequestID></Response>`);
-            return;
+            return {
+              status: fault.status ?? 500,
+              contentType: 'text/xml',
+              body: `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${fault.code}</Code><Message>${fault.message}</Message></Error></Errors><RequestID>cd4ml-fault</RequestID></Response>`,
+            };
           }
         }
-        const url = new URL(req.url ?? '/', target);
-        const upstream = http.request(url, { method: req.method, headers: { ...req.headers, host: url.host } }, (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        });
-        upstream.on('error', (err) => { res.writeHead(502); res.end(String(err)); });
-        upstream.end(body);
-      });
+        return undefined;
+      },
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    self = new Ec2Faults(server, `http://127.0.0.1:${port}`);
     return self;
   }
 
@@ -73,7 +67,7 @@ export class Ec2Faults {
       .map((p) => ({ type: p.get('InstanceType'), spot: p.get('InstanceMarketOptions.MarketType') === 'spot' }));
   }
 
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  stop(): Promise<void> {
+    return this.proxy.stop();
   }
 }

@@ -1,7 +1,8 @@
+import { CreateLaunchTemplateCommand, DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { execa, type ResultPromise } from 'execa';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { REPO_ROOT } from './paths.ts';
+import { freePort } from './free-port.ts';
 
 /** Installed by scripts/bootstrap.sh from test/requirements.txt. */
 export const MOTO_SERVER = process.env.CD4ML_MOTO_SERVER ?? path.join(REPO_ROOT, '.cd4ml/tools-venv/bin/moto_server');
@@ -12,17 +13,6 @@ export const MOTO_CREDENTIALS = {
   AWS_SECRET_ACCESS_KEY: 'cd4ml-test-secret-Zq8vN3xK7pL2',
   AWS_REGION: 'us-east-1',
 };
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * A real moto_server on a free loopback port: EC2 and S3 over HTTP, so the AWS
@@ -64,6 +54,27 @@ export class Moto {
   clientConfig(endpoint = this.endpoint) {
     const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_REGION: region } = MOTO_CREDENTIALS;
     return { endpoint, region, credentials: { accessKeyId, secretAccessKey } };
+  }
+
+  /** An AMI moto knows (it ships a list of Amazon's). */
+  async amiId(): Promise<string> {
+    const ec2 = new EC2Client(this.clientConfig());
+    try {
+      return (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images![0]!.ImageId!;
+    } finally {
+      ec2.destroy();
+    }
+  }
+
+  /** The launch template the EC2 tests' locations name: a GPU type on one of moto's AMIs. */
+  async createLaunchTemplate(name = 'cd4ml-gpu'): Promise<void> {
+    const ImageId = await this.amiId();
+    const ec2 = new EC2Client(this.clientConfig());
+    try {
+      await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: name, LaunchTemplateData: { ImageId, InstanceType: 'g4dn.xlarge' } }));
+    } finally {
+      ec2.destroy();
+    }
   }
 
   /** Forget every bucket and instance. */

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { execa, type ResultPromise } from 'execa';
-import { freePort } from './moto.ts';
+import { freePort } from './free-port.ts';
 
 /** Installed by scripts/bootstrap.sh (Debian's docker-registry, the CNCF distribution registry). */
 export const DOCKER_REGISTRY = process.env.CD4ML_DOCKER_REGISTRY ?? '/usr/bin/docker-registry';

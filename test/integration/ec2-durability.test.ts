@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateLaunchTemplateCommand, DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { Stack } from '../harness/stack.ts';
 import { Moto } from '../harness/moto.ts';
 import { SimulatedFleet } from '../harness/ec2-fleet.ts';
@@ -33,10 +32,7 @@ describe('EC2 trainings survive control-worker crashes (moto, workers as process
   beforeAll(async () => {
     moto = await Moto.start();
     Object.assign(process.env, moto.env());
-    const ec2 = new EC2Client({ region: 'us-east-1', endpoint: moto.endpoint });
-    const ami = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images![0]!.ImageId!;
-    await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'cd4ml-gpu', LaunchTemplateData: { ImageId: ami, InstanceType: 'g4dn.xlarge' } }));
-    ec2.destroy();
+    await moto.createLaunchTemplate();
 
     stack = await Stack.start();
     await stack.example.create();

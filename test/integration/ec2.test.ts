@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateLaunchTemplateCommand, DescribeImagesCommand, EC2Client, RunInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
+import { EC2Client, RunInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { CONTROL_TASK_QUEUE, FailureType, ReleaseManifest, reaperScheduleId } from '@cd4ml/contracts';
@@ -34,9 +34,9 @@ describe('EC2 training machines (moto, real Temporal, dvc, git)', () => {
     moto = await Moto.start();
     Object.assign(process.env, moto.env());
     faults = await Ec2Faults.start(moto.endpoint);
-    ec2 = new EC2Client({ region: 'us-east-1', endpoint: moto.endpoint });
-    const ami = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images![0]!.ImageId!;
-    await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'cd4ml-gpu', LaunchTemplateData: { ImageId: ami, InstanceType: 'g4dn.xlarge' } }));
+    ec2 = new EC2Client(moto.clientConfig());
+    await moto.createLaunchTemplate();
+    const ami = await moto.amiId();
     // A person's own instance, switched off between trainings.
     const desk = await ec2.send(new RunInstancesCommand({ ImageId: ami, InstanceType: 'g4dn.2xlarge', MinCount: 1, MaxCount: 1 }));
     deskInstance = desk.Instances![0]!.InstanceId!;
@@ -169,7 +169,7 @@ describe('EC2 training machines (moto, real Temporal, dvc, git)', () => {
     const input = (schedule.action.type === 'startWorkflow' ? schedule.action.args?.[0] : undefined) as ReapInput;
     expect(input).toEqual({ location: 'gpu', region: 'us-east-1', endpoint: faults.endpoint, grace: '5m' });
 
-    const ami = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images![0]!.ImageId!;
+    const ami = await moto.amiId();
     const ghost = (await ec2.send(new RunInstancesCommand({
       ImageId: ami, InstanceType: 'g4dn.xlarge', MinCount: 1, MaxCount: 1,
       TagSpecifications: [{ ResourceType: 'instance', Tags: [

@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { CreateLaunchTemplateCommand, DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { ReleaseManifest, locationWorkflowId, reaperScheduleId, type TrainingResult } from '@cd4ml/contracts';
 import { createS3Client, S3Store } from '@cd4ml/stores';
@@ -38,10 +37,7 @@ describe('remote training: EC2 + S3 + GitLab (moto, fake GitLab, workers as proc
     const s3 = createS3Client(moto.clientConfig());
     for (const Bucket of ['cd4ml-releases', 'cd4ml-dvc']) await s3.send(new CreateBucketCommand({ Bucket }));
     s3.destroy();
-    const ec2 = new EC2Client({ ...moto.clientConfig(), endpoint: moto.endpoint });
-    const ami = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images![0]!.ImageId!;
-    await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'cd4ml-gpu', LaunchTemplateData: { ImageId: ami, InstanceType: 'g4dn.xlarge' } }));
-    ec2.destroy();
+    await moto.createLaunchTemplate();
     gitlab = await FakeGitLab.start({ token: TOKEN, projects: [{ id: 7, path: 'ml/penguins' }] });
 
     stack = await Stack.start({

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../harness/paths.ts';
+import { freePort } from '../harness/free-port.ts';
 import { waitUntil } from '../harness/training-probes.ts';
 import { TestStore, goodModel, smoke } from '../fixtures/serving/store.ts';
 
@@ -13,13 +13,6 @@ describe('cd4ml serve (process, real HTTP, real releases)', () => {
   let base: string;
   let output = '';
 
-  const freePort = () =>
-    new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = s.address() as { port: number };
-        s.close(() => resolve(port));
-      });
-    });
   const infer = async (version?: string) => {
     const input = smoke().inputs[0]!;
     const res = await fetch(`${base}/v2/models/penguins${version ? `/versions/${version}` : ''}/infer`, {

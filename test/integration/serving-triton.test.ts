@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../harness/paths.ts';
-import { freePort } from '../harness/moto.ts';
+import { freePort } from '../harness/free-port.ts';
 import { waitUntil } from '../harness/training-probes.ts';
 import { TestStore, goodModel, smoke } from '../fixtures/serving/store.ts';
 

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { ProjectReleases } from '@gitbeaker/rest';
 import { GitLabConfig, artifactUrl } from '@cd4ml/contracts';
 import { publishReleasePage, type ReleasePage, type ReleasePageInput } from '@cd4ml/activities/release/gitlab/release-page';
 import { FakeGitLab } from '../fakes/gitlab.ts';
+import { freePort } from '../harness/free-port.ts';
 
 const TOKEN = `glpat-${randomBytes(16).toString('hex')}`;
 const READ_ONLY = `glpat-${randomBytes(16).toString('hex')}`;
@@ -176,12 +176,7 @@ describe('publishReleasePage against the fake GitLab', () => {
   });
 
   it('a GitLab that cannot be reached: retryable, with the reason', async () => {
-    const closed = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = s.address() as { port: number };
-        s.close(() => resolve(port));
-      });
-    });
+    const closed = await freePort();
     const { failure } = await failureOf(publish(input({ url: `http://127.0.0.1:${closed}` })));
     expect(failure.type).toBe('GitLabUnavailable');
     expect(failure.nonRetryable).toBe(false);

@@ -3,7 +3,7 @@ import {
   isCancellation, patched, proxyActivities, setHandler, sleep, workflowInfo,
 } from '@temporalio/workflow';
 import type { ControlActivities, LocationActivities, Machine, StopResult, TrainingPlan } from '@cd4ml/activities';
-import type { TrainingRequestInput, TrainingResult } from '@cd4ml/contracts/training';
+import { estimatedCost, type TrainingRequestInput, type TrainingResult } from '@cd4ml/contracts/training';
 import { pinnedRef, type ImageResult } from '@cd4ml/contracts/image';
 import { durationMs } from '@cd4ml/contracts/config';
 import { FailureType } from '@cd4ml/contracts/failures';
@@ -164,7 +164,7 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
           // Up to publishing: the release is written while the machine is still on.
           machine: {
             provider: machine.provider, instanceType: machine.instanceType, seconds: machineSeconds,
-            estimatedCost: machine.hourlyPrice === undefined ? null : (machineSeconds / 3600) * machine.hourlyPrice,
+            estimatedCost: estimatedCost(machineSeconds, machine.hourlyPrice),
           },
           durations: progress.durations(),
           requestedBy: req.requestedBy,

@@ -42,6 +42,3 @@ export interface MachineProvider {
   /** The record stop() needs when start() never returned one (it failed or was cut short). */
   recordFor(input: StartInput): Machine;
 }
-
-export const estimatedCost = (seconds: number, hourlyPrice: number | undefined): number | null =>
-  hourlyPrice === undefined ? null : Math.round((seconds / 3600) * hourlyPrice * 10_000) / 10_000;

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 // A CommonJS package: a default import works under both node's ESM loader and vitest.
 import proto from '@temporalio/proto';
 import { tsToMs } from '@temporalio/common/lib/time.js';
-import { sleep } from './ec2/instances.ts';
+import { Context } from '@temporalio/activity';
 
 /**
  * Whether a worker has polled the task queue since `sinceMs`. Temporal keeps
@@ -19,15 +19,16 @@ export async function workerPolledSince(client: Client, taskQueue: string, since
   return (res.pollers ?? []).some((p) => tsToMs(p.lastAccessTime) >= sinceMs);
 }
 
-/** Waits (bounded) until the location's worker polls; false on timeout. */
+/** Waits (bounded) until the location's worker polls; false on timeout. Activity context only. */
 export async function waitForWorker(
   client: Client, taskQueue: string,
-  opts: { sinceMs: number; timeoutMs: number; signal?: AbortSignal; everyMs?: number },
+  opts: { sinceMs: number; timeoutMs: number; everyMs?: number },
 ): Promise<boolean> {
   const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
     if (await workerPolledSince(client, taskQueue, opts.sinceMs)) return true;
     if (Date.now() > deadline) return false;
-    await sleep(opts.everyMs ?? 1000, opts.signal);
+    // Rejects with CancelledFailure when the activity is cancelled.
+    await Context.current().sleep(opts.everyMs ?? 1000);
   }
 }

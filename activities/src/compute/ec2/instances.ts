@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import {
   DescribeInstancesCommand, StartInstancesCommand, StopInstancesCommand, TerminateInstancesCommand,
   type EC2Client, type Instance,
@@ -31,10 +32,10 @@ export async function instancesOfTraining(ec2: EC2Client, location: string, work
   return out.Reservations?.flatMap((r) => r.Instances ?? []) ?? [];
 }
 
-/** Polls until the instance reaches one of `states`; throws with the last state seen on timeout. */
+/** Polls until the instance reaches one of `states`; throws with the last state seen on timeout. Activity context only: a cancel ends the wait. */
 export async function waitForState(
   ec2: EC2Client, instanceId: string, states: InstanceState[],
-  opts: { timeoutMs: number; signal?: AbortSignal; onPoll?: (state: string) => void; everyMs?: number },
+  opts: { timeoutMs: number; onPoll?: (state: string) => void; everyMs?: number },
 ): Promise<Instance> {
   const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
@@ -48,15 +49,15 @@ export async function waitForState(
     if (Date.now() > deadline) {
       throw new Error(`instance ${instanceId} did not reach ${states.join('/')} within ${Math.round(opts.timeoutMs / 1000)} s (last state: ${state})`);
     }
-    await sleep(opts.everyMs ?? 2000, opts.signal);
+    await Context.current().sleep(opts.everyMs ?? 2000);
   }
 }
 
 /** Starts a stopped instance; one that is stopping is waited for first. Running or pending: nothing to do. */
-export async function startInstance(ec2: EC2Client, instanceId: string, signal?: AbortSignal): Promise<void> {
+export async function startInstance(ec2: EC2Client, instanceId: string): Promise<void> {
   let state = stateOf(await describeInstance(ec2, instanceId));
   if (state === 'stopping') {
-    state = stateOf(await waitForState(ec2, instanceId, ['stopped'], { timeoutMs: 10 * 60_000, signal }));
+    state = stateOf(await waitForState(ec2, instanceId, ['stopped'], { timeoutMs: 10 * 60_000 }));
   }
   if (state === 'stopped') await ec2.send(new StartInstancesCommand({ InstanceIds: [instanceId] }));
 }
@@ -74,13 +75,4 @@ export async function shutDown(ec2: EC2Client, instanceId: string, action: 'stop
     throw err;
   }
   return action === 'stop' ? 'stopped' : 'terminated';
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
-    const onAbort = () => { clearTimeout(t); reject(signal!.reason); };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,8 +1,8 @@
 import { CreateTagsCommand } from '@aws-sdk/client-ec2';
 import { ApplicationFailure, CancelledFailure, log } from '@temporalio/activity';
-import { FailureType, locationTaskQueue, type Ec2LocationConfig } from '@cd4ml/contracts';
+import { FailureType, durationMs, estimatedCost, locationTaskQueue, type Ec2LocationConfig } from '@cd4ml/contracts';
 import { startHeartbeats } from '../../heartbeat.ts';
-import { estimatedCost, type Machine, type MachineProvider, type StartInput, type StopResult } from '../machine.ts';
+import type { Machine, MachineProvider, StartInput, StopResult } from '../machine.ts';
 import type { ComputeContext } from '../context.ts';
 import { waitForWorker } from '../worker-polling.ts';
 import { ec2Client } from './client.ts';
@@ -11,7 +11,6 @@ import { launchInstance } from './launch.ts';
 import { cd4mlTags } from './tags.ts';
 import { renderUserData } from './user-data.ts';
 import { ensureReaperSchedule } from '../reaper-schedule.ts';
-import { durationMs } from '@cd4ml/contracts';
 
 const RUNNING_TIMEOUT_MS = 10 * 60_000;
 
@@ -22,8 +21,9 @@ const RUNNING_TIMEOUT_MS = 10 * 60_000;
  * only once the location worker on the instance polls its task queue.
  */
 export function ec2Provider(ctx: ComputeContext): MachineProvider {
-  return {
-    async start({ location, config, workflowId }: StartInput): Promise<Machine> {
+  const provider: MachineProvider = {
+    async start(input: StartInput): Promise<Machine> {
+      const { location, config, workflowId } = input;
       const cfg = config as Ec2LocationConfig;
       const ec2 = ec2Client(cfg);
       const launcher = ec2Client(cfg, { retry: false });
@@ -48,7 +48,7 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
           // Tagged before starting, so the reaper knows whose run it is from the first second.
           await ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags: cd4mlTags(location, workflowId, lifecycle) }));
           hb.update({ detail: `starting instance ${instanceId}` });
-          await startInstance(ec2, instanceId, hb.signal);
+          await startInstance(ec2, instanceId);
         } else {
           // A retried start finds the instance an earlier attempt launched, by its tags.
           const [existing] = await instancesOfTraining(ec2, location, workflowId);
@@ -59,10 +59,10 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
           });
           instanceId = inst.InstanceId!;
           if (existing?.LaunchTime) startedAt = existing.LaunchTime.getTime();
-          if (stateOf(existing ?? null) === 'stopped' || stateOf(existing ?? null) === 'stopping') await startInstance(ec2, instanceId, hb.signal);
+          if (stateOf(existing ?? null) === 'stopped' || stateOf(existing ?? null) === 'stopping') await startInstance(ec2, instanceId);
         }
         const running = await waitForState(ec2, instanceId, ['running'], {
-          timeoutMs: RUNNING_TIMEOUT_MS, signal: hb.signal,
+          timeoutMs: RUNNING_TIMEOUT_MS,
           onPoll: (state) => hb.update({ detail: `instance ${instanceId} ${state}` }),
         });
         instanceType = running.InstanceType ?? null;
@@ -70,7 +70,7 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
         const taskQueue = lifecycle === 'launch-terminate' ? locationTaskQueue(location, instanceId) : locationTaskQueue(location);
         hb.update({ detail: `instance ${instanceId} running; waiting for its location worker on ${taskQueue}` });
         const polled = await waitForWorker(ctx.client, taskQueue, {
-          sinceMs: startedAt - 1000, timeoutMs: durationMs(cfg.workerStartTimeout), signal: hb.signal,
+          sinceMs: startedAt - 1000, timeoutMs: durationMs(cfg.workerStartTimeout),
         });
         if (!polled) {
           throw ApplicationFailure.nonRetryable(
@@ -79,10 +79,7 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
             FailureType.WorkerDidNotStart,
           );
         }
-        return {
-          provider: 'ec2', location, instanceId, instanceType, startedAt, workflowId, taskQueue,
-          region: cfg.region, endpoint: cfg.endpoint, lifecycle, hourlyPrice: cfg.hourlyPrice,
-        };
+        return { ...provider.recordFor(input), instanceId, instanceType, startedAt, taskQueue };
       } catch (err) {
         // Cancelled, or a failure no retry will fix: switch off what this attempt switched on.
         // Transient errors leave it: the retry finds the same instance.
@@ -128,4 +125,5 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
       return { stoppedAt, seconds, action, estimatedCost: estimatedCost(seconds, machine.hourlyPrice) };
     },
   };
+  return provider;
 }
