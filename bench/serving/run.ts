@@ -1,26 +1,29 @@
 // Serving benchmark: cd4ml serve vs a usual FastAPI + onnxruntime server vs a bare
 // fastify route (the HTTP ceiling), same payloads, one load generator (autocannon).
-//   pnpm exec tsx bench/serving/run.ts [--duration 3] [--repeats 3]
-// Each cell is measured `repeats` times, the three servers taking turns in a
-// rotating order, and the median is printed: on a shared 2-core machine one
-// 5 s run of the same server swings by +-15%, enough to flip a ratio.
+//   pnpm exec tsx bench/serving/run.ts [--duration 3] [--repeats 5]
+// Each cell is measured `repeats` times in rounds, the three servers taking
+// turns in a rotating order, and the median is printed. The ratios at
+// concurrency 64 are the medians of the per-round ratios: on a shared 2-core
+// VM the machine's speed drifts by +-30% between rounds, which a ratio of
+// medians would keep and a per-round ratio cancels.
+// bench/serving/compare.ts measures CPU per request, and against another checkout.
 // Installs the FastAPI stack into .cd4ml/bench-venv (PyPI) the first time.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { execa } from 'execa';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ReleaseManifest } from '@cd4ml/contracts';
 import { Stack } from '../../test/harness/stack.ts';
 import { REPO_ROOT } from '../../test/harness/paths.ts';
+import { median, payload, waitReady } from './common.ts';
 
 const durationArg = process.argv.indexOf('--duration');
 const DURATION = durationArg > 0 ? Number(process.argv[durationArg + 1]) : 3;
 const repeatsArg = process.argv.indexOf('--repeats');
-const REPEATS = repeatsArg > 0 ? Number(process.argv[repeatsArg + 1]) : 3;
+const REPEATS = repeatsArg > 0 ? Number(process.argv[repeatsArg + 1]) : 5;
 const ROWS = [1, 64];
 const CONNECTIONS = [1, 16, 64];
 const BENCH_VENV = path.join(REPO_ROOT, '.cd4ml/bench-venv');
@@ -60,28 +63,6 @@ function start(name: string, cmd: string, args: string[]): ChildProcess {
   return child;
 }
 
-async function waitReady(url: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(`${url}/v2/health/ready`)).ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await sleep(200);
-  }
-  throw new Error(`${url} never became ready`);
-}
-
-function payload(manifest: ReleaseManifest, rows: number): string {
-  const smoke = manifest.smoke.inputs[0]!;
-  const width = smoke.shape[1]!;
-  const source = smoke.data as number[];
-  const sourceRows = source.length / width;
-  const data: number[] = [];
-  for (let r = 0; r < rows; r++) data.push(...source.slice((r % sourceRows) * width, (r % sourceRows + 1) * width));
-  return JSON.stringify({ id: 'bench', inputs: [{ name: smoke.name, shape: [rows, width], datatype: smoke.datatype, data }] });
-}
-
 interface Figures { rps: number; p50: number; p99: number; errors: number }
 
 async function load(url: string, body: string, connections: number): Promise<Figures> {
@@ -116,7 +97,7 @@ try {
   const header = 'rows  conc  server    req/s      p50 ms  p99 ms  errors';
   console.log(`\nserving benchmark: median of ${REPEATS} runs of ${DURATION} s per cell (servers in rotating order), ${process.env.HOSTNAME ?? 'this machine'}, load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}\n${header}`);
   const at64: Record<string, Record<number, Figures>> = { cd4ml: {}, fastapi: {}, bare: {} };
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const rounds64: Record<number, Record<string, Figures[]>> = {};
   const names = Object.keys(servers) as (keyof typeof servers)[];
   for (const n of ROWS) {
     const body = payload(manifest, n);
@@ -128,6 +109,7 @@ try {
           runs[name]!.push(await load(`http://127.0.0.1:${servers[name].port}`, body, c));
         }
       }
+      if (c === 64) rounds64[n] = runs;
       for (const name of names) {
         const rs = runs[name]!;
         const f: Figures = {
@@ -141,12 +123,17 @@ try {
       }
     }
   }
-  console.log('\nat concurrency 64:');
+  console.log('\nat concurrency 64 (ratios: median of the per-round ratios, then each round):');
   for (const n of ROWS) {
-    const c = at64.cd4ml![n]!, f = at64.fastapi![n]!, b = at64.bare![n]!;
+    const c = at64.cd4ml![n]!, f = at64.fastapi![n]!;
+    const r = rounds64[n]!;
+    const ratios = (other: string): number[] => r.cd4ml!.map((x, i) => x.rps / r[other]![i]!.rps);
+    const vsFastapi = ratios('fastapi');
+    const vsBare = ratios('bare');
     console.log(
-      `  ${n} row(s): cd4ml/fastapi throughput ${(c.rps / f.rps).toFixed(2)}x (goal >= 3x), p99 ${c.p99} vs ${f.p99} ms (goal lower); ` +
-        `cd4ml/bare ${((100 * c.rps) / b.rps).toFixed(0)}% (goal >= 60%)`,
+      `  ${n} row(s): cd4ml/fastapi throughput ${median(vsFastapi).toFixed(2)}x (goal >= 3x; ${vsFastapi.map((x) => x.toFixed(1)).join(' ')}), ` +
+        `p99 ${c.p99} vs ${f.p99} ms (goal lower); ` +
+        `cd4ml/bare ${(100 * median(vsBare)).toFixed(0)}% (goal >= 60%; ${vsBare.map((x) => (100 * x).toFixed(0)).join(' ')})`,
     );
   }
 } finally {

@@ -1,5 +1,6 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ModelRegistry } from '../model/types.ts';
+import { FastHistogram, type HistogramSeries } from './histogram.ts';
 
 // Prometheus metrics, named after Triton's (nv_inference_*) where Triton has
 // one, cd4ml_* otherwise. Own Registry: several servers can live in one process.
@@ -10,26 +11,31 @@ export interface ServingMetrics {
   registry: Registry;
   success(model: string, version: string, rows: number, batchSize: number, requestMs: number, queueMs: number): void;
   failure(model: string, version: string, reason: FailureReason): void;
-  requestDuration: Histogram<'route' | 'method' | 'code'>;
+  /** One HTTP request's duration, by route pattern, method and status code. */
+  request(route: string, method: string, code: number, seconds: number): void;
 }
 
 export function createMetrics(models: ModelRegistry, opts: { defaultMetrics?: boolean } = {}): ServingMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
 
-  interface Pending { model: string; version: string; success: number; inferences: number; execs: number; requestUs: number; queueUs: number }
+  interface Pending {
+    model: string; version: string; success: number; inferences: number; execs: number; requestUs: number; queueUs: number;
+    queue: HistogramSeries; batch: HistogramSeries;
+  }
   const pending = new Map<string, Pending>();
   /** Moves the per-request sums into the counters; every counter below runs it when scraped. */
   function flushCounts(): void {
     for (const c of pending.values()) {
+      if (c.success === 0) continue;
       const l = { model: c.model, version: c.version };
       success.inc(l, c.success);
       inferenceCount.inc(l, c.inferences);
       execCount.inc(l, c.execs);
       requestDurationUs.inc(l, c.requestUs);
       queueDurationUs.inc(l, c.queueUs);
+      c.success = c.inferences = c.execs = c.requestUs = c.queueUs = 0;
     }
-    pending.clear();
   }
 
   const success = new Counter({
@@ -73,27 +79,19 @@ export function createMetrics(models: ModelRegistry, opts: { defaultMetrics?: bo
     registers: [registry],
     collect: flushCounts,
   });
-  const requestDuration = new Histogram({
-    name: 'cd4ml_request_duration_seconds',
-    help: 'HTTP request duration by route',
-    labelNames: ['route', 'method', 'code'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
-  const queueDuration = new Histogram({
-    name: 'cd4ml_queue_duration_seconds',
-    help: 'Time an inference request waited for a batch and a free session',
-    labelNames: ['model', 'version'] as const,
-    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-    registers: [registry],
-  });
-  const batchSize = new Histogram({
-    name: 'cd4ml_batch_size',
-    help: 'Rows in the batch each inference request ran in',
-    labelNames: ['model', 'version'] as const,
-    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
-    registers: [registry],
-  });
+  const requestDuration = new FastHistogram(
+    'cd4ml_request_duration_seconds', 'HTTP request duration by route', ['route', 'method', 'code'] as const,
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registry,
+  );
+  const queueDuration = new FastHistogram(
+    'cd4ml_queue_duration_seconds', 'Time an inference request waited for a batch and a free session', ['model', 'version'] as const,
+    [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registry,
+  );
+  const batchSize = new FastHistogram(
+    'cd4ml_batch_size', 'Rows in the batch each inference request ran in', ['model', 'version'] as const,
+    [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registry,
+  );
+  const requestSeries = new Map<string, HistogramSeries>();
 
   new Gauge({
     name: 'cd4ml_model_ready',
@@ -133,21 +131,29 @@ export function createMetrics(models: ModelRegistry, opts: { defaultMetrics?: bo
 
   return {
     registry,
-    requestDuration,
+    request(route, method, code, seconds) {
+      const key = `${route} ${method} ${code}`;
+      let series = requestSeries.get(key);
+      if (!series) requestSeries.set(key, (series = requestDuration.series({ route, method, code: String(code) })));
+      requestDuration.observe(series, seconds);
+    },
     success(model, version, rows, batch, requestMs, queueMs) {
       // Counters are summed here and handed to prom-client at scrape time (see flushCounts):
       // five labelled inc() calls per request cost more than the model run of a small batch.
       const key = `${model}\u0000${version}`;
       let c = pending.get(key);
-      if (!c) pending.set(key, (c = { model, version, success: 0, inferences: 0, execs: 0, requestUs: 0, queueUs: 0 }));
+      if (!c) {
+        const l = { model, version };
+        c = { model, version, success: 0, inferences: 0, execs: 0, requestUs: 0, queueUs: 0, queue: queueDuration.series(l), batch: batchSize.series(l) };
+        pending.set(key, c);
+      }
       c.success += 1;
       c.inferences += rows;
       c.execs += batch > 0 ? Math.min(1, rows / batch) : 1;
       c.requestUs += Math.round(requestMs * 1000);
       c.queueUs += Math.round(queueMs * 1000);
-      const l = { model, version };
-      queueDuration.observe(l, queueMs / 1000);
-      batchSize.observe(l, batch);
+      queueDuration.observe(c.queue, queueMs / 1000);
+      batchSize.observe(c.batch, batch);
     },
     failure(model, version, reason) {
       failure.inc({ model, version, reason });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type onResponseHookHandler } from 'fastify';
 import type { Datatype, TensorSpec } from '@cd4ml/contracts';
 import { InferenceError, type InferResult, type InferTensor, type ModelRegistry, type ServedModel } from '../model/types.ts';
 import { createMetrics, type FailureReason } from './metrics.ts';
@@ -54,7 +54,7 @@ interface RequestedOutput {
   binary: boolean | undefined;
 }
 
-interface ParsedInfer {
+export interface ParsedInfer {
   id: string | undefined;
   inputs: InferTensor[];
   outputs: RequestedOutput[] | undefined;
@@ -107,13 +107,13 @@ export function parseInferRequest(json: unknown, binary: Buffer | null): ParsedI
   if (!Array.isArray(json.inputs) || json.inputs.length === 0) throw new BadRequest('"inputs" must be a non-empty array');
 
   let offset = 0;
-  const seen = new Set<string>();
-  const inputs: InferTensor[] = json.inputs.map((x: unknown, i: number) => {
+  const inputs: InferTensor[] = new Array(json.inputs.length);
+  for (let i = 0; i < json.inputs.length; i++) {
+    const x: unknown = json.inputs[i];
     if (!isObject(x)) throw new BadRequest(`inputs[${i}] must be an object`);
     if (typeof x.name !== 'string' || x.name === '') throw new BadRequest(`inputs[${i}]: "name" must be a non-empty string`);
     const what = `input "${x.name}"`;
-    if (seen.has(x.name)) throw new BadRequest(`${what} appears twice`);
-    seen.add(x.name);
+    for (let j = 0; j < i; j++) if (inputs[j]!.name === x.name) throw new BadRequest(`${what} appears twice`);
     if (!isDatatype(x.datatype)) throw new BadRequest(`${what}: "datatype" must be one of BOOL, UINT8..UINT64, INT8..INT64, FP16, FP32, FP64, BYTES; got ${JSON.stringify(x.datatype)}`);
     elementCount(x.shape, what);
     const shape = x.shape as number[];
@@ -126,11 +126,12 @@ export function parseInferRequest(json: unknown, binary: Buffer | null): ParsedI
       if (offset + size > binary.length) throw new BadRequest(`${what}: binary_data_size ${size} runs past the end of the body (${binary.length - offset} bytes left)`);
       const data = fromBinary(x.datatype, shape, binary.subarray(offset, offset + size), what);
       offset += size;
-      return { name: x.name, datatype: x.datatype, shape, data };
+      inputs[i] = { name: x.name, datatype: x.datatype, shape, data };
+      continue;
     }
     if (x.data === undefined) throw new BadRequest(`${what}: "data" is missing`);
-    return { name: x.name, datatype: x.datatype, shape, data: fromJson(x.datatype, shape, x.data, what) };
-  });
+    inputs[i] = { name: x.name, datatype: x.datatype, shape, data: fromJson(x.datatype, shape, x.data, what) };
+  }
   if (binary && offset !== binary.length) {
     throw new BadRequest(`binary data: the inputs' binary_data_size add up to ${offset} bytes, the body carries ${binary.length} after the JSON header`);
   }
@@ -152,19 +153,24 @@ export function parseInferRequest(json: unknown, binary: Buffer | null): ParsedI
   return { id: json.id as string | undefined, inputs, outputs, binaryAll };
 }
 
+const list = (s: TensorSpec[]): string => s.map((x) => `${x.name} ${x.datatype} ${JSON.stringify(x.shape)}`).join(', ');
+
 /** Checks the request against the model's signature (names, datatypes, shapes; -1 is a free dimension). */
 function checkSignature(model: ServedModel, req: ParsedInfer): void {
   const specs = model.manifest.model.inputs;
-  const list = (s: TensorSpec[]): string => s.map((x) => `${x.name} ${x.datatype} ${JSON.stringify(x.shape)}`).join(', ');
   for (const t of req.inputs) {
-    const spec = specs.find((s) => s.name === t.name);
+    let spec: TensorSpec | undefined;
+    for (const s of specs) if (s.name === t.name) spec = s;
     if (!spec) throw new BadRequest(`unknown input "${t.name}": model ${model.name} takes ${list(specs)}`);
     if (spec.datatype !== t.datatype) throw new BadRequest(`input "${t.name}": datatype ${t.datatype}, the model takes ${spec.datatype}`);
-    const fits = spec.shape.length === t.shape.length && spec.shape.every((d, i) => d < 0 || d === t.shape[i]);
+    let fits = spec.shape.length === t.shape.length;
+    for (let i = 0; fits && i < spec.shape.length; i++) fits = spec.shape[i]! < 0 || spec.shape[i] === t.shape[i];
     if (!fits) throw new BadRequest(`input "${t.name}": shape ${JSON.stringify(t.shape)} does not fit the model's ${JSON.stringify(spec.shape)} (-1 is free)`);
   }
-  for (const s of specs) {
-    if (!req.inputs.some((t) => t.name === s.name)) throw new BadRequest(`input "${s.name}" is missing: model ${model.name} takes ${list(specs)}`);
+  if (req.inputs.length < specs.length) {
+    for (const s of specs) {
+      if (!req.inputs.some((t) => t.name === s.name)) throw new BadRequest(`input "${s.name}" is missing: model ${model.name} takes ${list(specs)}`);
+    }
   }
   const outs = model.manifest.model.outputs;
   for (const o of req.outputs ?? []) {
@@ -172,6 +178,67 @@ function checkSignature(model: ServedModel, req: ParsedInfer): void {
       throw new BadRequest(`unknown output "${o.name}": model ${model.name} has ${outs.map((s) => s.name).join(', ')}`);
     }
   }
+}
+
+interface Prepared {
+  inputs: InferTensor[];
+  outputs?: string[] | undefined;
+}
+
+/** An OIP v2 request body, parsed and checked against the release it will run on. */
+function prepareInfer(req: FastifyRequest, model: ServedModel): Prepared & { parsed: ParsedInfer } {
+  const { json, binary } = splitBody(req);
+  const parsed = parseInferRequest(json, binary);
+  checkSignature(model, parsed);
+  return { inputs: parsed.inputs, outputs: parsed.outputs?.map((o) => o.name), parsed };
+}
+
+// ---- responses ----
+
+/** `{"model_name":..,"model_version":..` per served release: the same for every response. */
+const responseHeads = new WeakMap<ServedModel, string>();
+/** `{"name":..,"datatype":..,"shape":` per output name and datatype. */
+const outputHeads = new Map<string, string>();
+
+/**
+ * The OIP v2 response for one inference, written by hand: JSON.stringify
+ * over boxed copies of the output tensors was the largest cost of a request
+ * after parsing it. With binary outputs, `binary` holds their bytes in order.
+ */
+export function inferResponse(result: InferResult, p: ParsedInfer): { text: string; binary: Uint8Array[] | null } {
+  let head = responseHeads.get(result.model);
+  if (head === undefined) {
+    head = `{"model_name":${JSON.stringify(result.model.name)},"model_version":${JSON.stringify(result.model.version)}`;
+    responseHeads.set(result.model, head);
+  }
+  let text = p.id !== undefined ? `${head},"id":${JSON.stringify(p.id)},"outputs":[` : `${head},"outputs":[`;
+  let binary: Uint8Array[] | null = null;
+  const n = p.outputs ? p.outputs.length : result.outputs.length;
+  for (let i = 0; i < n; i++) {
+    let tensor: InferTensor | undefined;
+    let asBinary = p.binaryAll;
+    if (p.outputs) {
+      const want = p.outputs[i]!;
+      for (const t of result.outputs) if (t.name === want.name) tensor = t;
+      if (!tensor) throw new Error(`the model side returned no output "${want.name}"`);
+      if (want.binary !== undefined) asBinary = want.binary;
+    } else tensor = result.outputs[i]!;
+    const key = `${tensor.name}\u0000${tensor.datatype}`;
+    let outHead = outputHeads.get(key);
+    if (outHead === undefined) {
+      outHead = `{"name":${JSON.stringify(tensor.name)},"datatype":${JSON.stringify(tensor.datatype)},"shape":`;
+      if (outputHeads.size < 1024) outputHeads.set(key, outHead);
+    }
+    text += `${i > 0 ? ',' : ''}${outHead}[${tensor.shape.join(',')}]`;
+    if (asBinary) {
+      const bytes = toBinary(tensor);
+      (binary ??= []).push(bytes);
+      text += `,"parameters":{"binary_data_size":${bytes.byteLength}}}`;
+    } else {
+      text += `,"data":${jsonDataText(tensor)}}`;
+    }
+  }
+  return { text: `${text}]}`, binary };
 }
 
 // ---- server -----------------------------------------------------------------
@@ -183,7 +250,7 @@ export function buildServer(registry: ModelRegistry, opts: ServerOptions = {}): 
     bodyLimit,
     // No access log line per request: at thousands of requests a second it costs more than
     // inference does; /metrics counts requests and errors are logged by the error handler.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Requests log through the server's logger itself: a child logger per request (fastify's
     // default, for its reqId binding) showed up in profiles and nothing here logs per request.
     childLoggerFactory: (logger) => logger,
@@ -222,14 +289,18 @@ export function buildServer(registry: ModelRegistry, opts: ServerOptions = {}): 
     void reply.code(status).type('application/json; charset=utf-8').send({ error: message });
   });
   app.setNotFoundHandler((req, reply) => {
+    metrics.request('unmatched', req.method, 404, reply.elapsedTime / 1000);
     void reply.code(404).type('application/json; charset=utf-8').send({ error: `no route ${req.method} ${req.url.split('?')[0]}` });
   });
-  app.addHook('onResponse', (req, reply, done) => {
-    metrics.requestDuration.observe(
-      { route: req.routeOptions.url ?? 'unmatched', method: req.method, code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
-    done();
+  // Request durations by route: a hook per route with its pattern baked in, since
+  // reading req.routeOptions builds a 13-field object on every call.
+  app.addHook('onRoute', (route) => {
+    const url = route.url ?? route.path;
+    const observe: onResponseHookHandler = (req, reply, done) => {
+      metrics.request(url, req.method, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    };
+    route.onResponse = route.onResponse ? [route.onResponse, observe].flat() : observe;
   });
 
   /** The model addressed by name (and version); 404 unknown, 503 nothing served yet. */
@@ -253,12 +324,17 @@ export function buildServer(registry: ModelRegistry, opts: ServerOptions = {}): 
     if (!registry.ready()) throw new BadRequest(`${registry.name} is not ready`, 503);
   };
 
-  /** Runs an inference and keeps the metrics; failures are counted, then rethrown. */
-  const runInference = async (
+  /**
+   * Runs an inference and keeps the metrics; failures are counted, then rethrown.
+   * `prepare` (one function per route, not a closure per request) turns the
+   * request into inputs for the release it is about to run on.
+   */
+  const runInference = async <P extends Prepared>(
+    req: FastifyRequest,
     name: string,
     version: string | undefined,
-    body: (model: ServedModel) => { inputs: InferTensor[]; outputs?: string[] },
-  ): Promise<InferResult> => {
+    prepare: (req: FastifyRequest, model: ServedModel) => P,
+  ): Promise<{ result: InferResult; prepared: P }> => {
     const started = performance.now();
     let labelVersion = version ?? registry.current()?.version ?? '';
     try {
@@ -266,12 +342,12 @@ export function buildServer(registry: ModelRegistry, opts: ServerOptions = {}): 
       requireReady();
       const model = resolve(name, version);
       labelVersion = model.version;
-      const request = body(model);
-      const result = await registry.infer({ ...(version !== undefined ? { version } : {}), ...request });
-      const first = request.inputs[0];
+      const prepared = prepare(req, model);
+      const result = await registry.infer(version !== undefined ? { version, inputs: prepared.inputs, outputs: prepared.outputs } : prepared);
+      const first = prepared.inputs[0];
       const rows = first && first.shape.length > 0 ? first.shape[0]! : 1;
       metrics.success(registry.name, result.model.version, rows, result.batchSize, performance.now() - started, result.queueMs);
-      return result;
+      return { result, prepared };
     } catch (err) {
       const status = statusOf(err);
       // Unknown names are not counted: label values must not come from clients.
@@ -332,41 +408,14 @@ export function buildServer(registry: ModelRegistry, opts: ServerOptions = {}): 
 
   // ---- OIP v2: inference ----
   const infer = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
-    const { name, version } = req.params;
-    let parsed: ParsedInfer | undefined;
-    const result = await runInference(name, version, (model) => {
-      const { json, binary } = splitBody(req);
-      parsed = parseInferRequest(json, binary);
-      checkSignature(model, parsed);
-      return { inputs: parsed.inputs, ...(parsed.outputs ? { outputs: parsed.outputs.map((o) => o.name) } : {}) };
-    });
-    const p = parsed!;
-    const outputs = p.outputs
-      ? p.outputs.map((o) => {
-          const t = result.outputs.find((x) => x.name === o.name);
-          if (!t) throw new Error(`the model side returned no output "${o.name}"`);
-          return { tensor: t, binary: o.binary ?? p.binaryAll };
-        })
-      : result.outputs.map((t) => ({ tensor: t, binary: p.binaryAll }));
-
-    // The response JSON is written by hand: JSON.stringify over boxed copies of the output
-    // tensors was the largest cost of a request after parsing it.
-    const chunks: Uint8Array[] = [];
-    const parts = outputs.map(({ tensor, binary }) => {
-      const base = `{"name":${JSON.stringify(tensor.name)},"datatype":${JSON.stringify(tensor.datatype)},"shape":${JSON.stringify(tensor.shape)}`;
-      if (!binary) return `${base},"data":${jsonDataText(tensor)}}`;
-      const bytes = toBinary(tensor);
-      chunks.push(bytes);
-      return `${base},"parameters":{"binary_data_size":${bytes.byteLength}}}`;
-    });
-    const text = `{"model_name":${JSON.stringify(result.model.name)},"model_version":${JSON.stringify(result.model.version)}` +
-      `${p.id !== undefined ? `,"id":${JSON.stringify(p.id)}` : ''},"outputs":[${parts.join(',')}]}`;
-    if (chunks.length === 0) return reply.type('application/json; charset=utf-8').send(text);
+    const { result, prepared } = await runInference(req, req.params.name, req.params.version, prepareInfer);
+    const { text, binary } = inferResponse(result, prepared.parsed);
+    if (binary === null) return reply.type('application/json; charset=utf-8').send(text);
     const json = Buffer.from(text, 'utf8');
     return reply
       .header('Inference-Header-Content-Length', String(json.length))
       .type('application/octet-stream')
-      .send(Buffer.concat([json, ...chunks]));
+      .send(Buffer.concat([json, ...binary]));
   };
   app.post('/v2/models/:name/infer', infer);
   app.post('/v2/models/:name/versions/:version/infer', infer);
@@ -389,7 +438,7 @@ export function buildServer(registry: ModelRegistry, opts: ServerOptions = {}): 
     let features: string[] = [];
     let classes: string[] | undefined;
     let rows = 0;
-    const result = await runInference(name, undefined, (model) => {
+    const { result } = await runInference(req, name, undefined, (_req, model) => {
       const m = model.manifest.model;
       if (!m.features || m.features.length === 0) {
         throw new BadRequest(`model ${name} lists no features in its release; use /v2/models/${name}/infer`);

@@ -81,6 +81,11 @@ function flatten(data: unknown, rank: number, what: string): unknown[] {
   return out;
 }
 
+/** Module level, not a closure in fromJson: that would be allocated for every request. */
+function badElement(what: string, flat: unknown[], i: number, expected: string): never {
+  throw new BadRequest(`${what}: element ${i} is ${describe(flat[i])}, expected ${expected}`);
+}
+
 /** Converts JSON `data` (flat or nested) into the typed array for its datatype. */
 export function fromJson(datatype: Datatype, shape: number[], data: unknown, what: string): TensorData {
   const count = elementCount(shape, what);
@@ -88,15 +93,12 @@ export function fromJson(datatype: Datatype, shape: number[], data: unknown, wha
   if (flat.length !== count) {
     throw new BadRequest(`${what}: shape ${JSON.stringify(shape)} needs ${count} elements, "data" has ${flat.length}`);
   }
-  const bad = (i: number, expected: string): never => {
-    throw new BadRequest(`${what}: element ${i} is ${describe(flat[i])}, expected ${expected}`);
-  };
   switch (datatype) {
     case 'BOOL': {
       const out: boolean[] = new Array(count);
       for (let i = 0; i < count; i++) {
         const v = flat[i];
-        if (typeof v !== 'boolean') bad(i, 'true or false');
+        if (typeof v !== 'boolean') badElement(what, flat, i, 'true or false');
         out[i] = v as boolean;
       }
       return out;
@@ -105,7 +107,7 @@ export function fromJson(datatype: Datatype, shape: number[], data: unknown, wha
       const out: string[] = new Array(count);
       for (let i = 0; i < count; i++) {
         const v = flat[i];
-        if (typeof v !== 'string') bad(i, 'a string');
+        if (typeof v !== 'string') badElement(what, flat, i, 'a string');
         out[i] = v as string;
       }
       return out;
@@ -114,9 +116,9 @@ export function fromJson(datatype: Datatype, shape: number[], data: unknown, wha
       const out = datatype === 'FP64' ? new Float64Array(count) : new Float32Array(count);
       for (let i = 0; i < count; i++) {
         const v = flat[i];
-        if (typeof v !== 'number' || !Number.isFinite(v)) bad(i, 'a finite number');
+        if (typeof v !== 'number' || !Number.isFinite(v)) badElement(what, flat, i, 'a finite number');
         out[i] = v as number;
-        if (!Number.isFinite(out[i]!)) bad(i, `a number in ${datatype} range`);
+        if (!Number.isFinite(out[i]!)) badElement(what, flat, i, `a number in ${datatype} range`);
       }
       return datatype === 'FP16' ? toHalf(out) : out;
     }
@@ -127,7 +129,7 @@ export function fromJson(datatype: Datatype, shape: number[], data: unknown, wha
         const out = datatype === 'INT64' ? new BigInt64Array(count) : new BigUint64Array(count);
         for (let i = 0; i < count; i++) {
           const v = flat[i];
-          if (!ok(v)) bad(i, `an integer in ${datatype} range (JSON-safe: ${lo}..${hi})`);
+          if (!ok(v)) badElement(what, flat, i, `an integer in ${datatype} range (JSON-safe: ${lo}..${hi})`);
           out[i] = BigInt(v as number);
         }
         return out;
@@ -135,7 +137,7 @@ export function fromJson(datatype: Datatype, shape: number[], data: unknown, wha
       const out = newIntArray(datatype, count);
       for (let i = 0; i < count; i++) {
         const v = flat[i];
-        if (!ok(v)) bad(i, `an integer in ${datatype} range ${lo}..${hi}`);
+        if (!ok(v)) badElement(what, flat, i, `an integer in ${datatype} range ${lo}..${hi}`);
         out[i] = v as number;
       }
       return out;

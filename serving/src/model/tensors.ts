@@ -99,6 +99,8 @@ function toTypedData(name: string, datatype: Datatype, data: ArrayLikeData): Ten
   return out;
 }
 
+const inputNames = (model: ModelSignature): string => model.inputs.map((s) => s.name).join(', ');
+
 export interface ValidRequest {
   /** Inputs in the model's order, data in the datatype's typed array. */
   inputs: InferTensor[];
@@ -122,33 +124,35 @@ export function validateRequest(
   request: { inputs: readonly InferTensor[]; outputs?: readonly string[] | undefined },
   isBatchable = batchable(model.inputs, model.outputs),
 ): ValidRequest {
-  const expected = model.inputs.map((s) => s.name).join(', ');
-  if (!Array.isArray(request.inputs) || request.inputs.length === 0) throw bad(`no inputs given; model inputs: ${expected}`);
-  const byName = new Map<string, InferTensor>();
-  for (const t of request.inputs) {
+  if (!Array.isArray(request.inputs) || request.inputs.length === 0) throw bad(`no inputs given; model inputs: ${inputNames(model)}`);
+  // Loops, not a Map: a model has a handful of inputs and this runs for every request.
+  for (let i = 0; i < request.inputs.length; i++) {
+    const t = request.inputs[i]!;
     if (t === null || typeof t !== 'object' || typeof t.name !== 'string') throw bad('every input needs a name');
-    if (byName.has(t.name)) throw bad(`input ${t.name} given twice`);
-    if (!model.inputs.some((s) => s.name === t.name)) throw bad(`unknown input ${t.name}; model inputs: ${expected}`);
-    byName.set(t.name, t);
+    for (let j = 0; j < i; j++) if (request.inputs[j]!.name === t.name) throw bad(`input ${t.name} given twice`);
+    let known = false;
+    for (const s of model.inputs) if (s.name === t.name) known = true;
+    if (!known) throw bad(`unknown input ${t.name}; model inputs: ${inputNames(model)}`);
   }
   const inputs: InferTensor[] = [];
   let rows: number | undefined;
   for (const spec of model.inputs) {
-    const t = byName.get(spec.name);
-    if (!t) throw bad(`missing input ${spec.name}; model inputs: ${expected}`);
+    let t: InferTensor | undefined;
+    for (const x of request.inputs) if (x.name === spec.name) t = x;
+    if (!t) throw bad(`missing input ${spec.name}; model inputs: ${inputNames(model)}`);
     if (t.datatype !== spec.datatype) throw bad(`input ${spec.name}: datatype ${String(t.datatype)}, model expects ${spec.datatype}`);
     const shape = t.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw bad(`input ${spec.name}: shape must be a list of non-negative integers`);
-    }
+    if (!Array.isArray(shape)) throw bad(`input ${spec.name}: shape must be a list of non-negative integers`);
+    for (const d of shape) if (!Number.isSafeInteger(d) || d < 0) throw bad(`input ${spec.name}: shape must be a list of non-negative integers`);
     if (shape.length !== spec.shape.length) {
       throw bad(`input ${spec.name}: shape ${fmtShape(shape)} has rank ${shape.length}, model expects rank ${spec.shape.length} ${fmtShape(spec.shape)}`);
     }
-    spec.shape.forEach((want, i) => {
+    for (let i = 0; i < spec.shape.length; i++) {
+      const want = spec.shape[i]!;
       if (want >= 0 && shape[i] !== want) {
         throw bad(`input ${spec.name}: shape ${fmtShape(shape)} has ${shape[i]} at dimension ${i}, model expects ${want} ${fmtShape(spec.shape)}`);
       }
-    });
+    }
     if (!isArrayLike(t.data)) throw bad(`input ${spec.name}: data must be a list of values`);
     const count = product(shape);
     if (t.data.length !== count) {
@@ -159,7 +163,9 @@ export function validateRequest(
       if (rows === undefined) rows = r;
       else if (r !== rows) throw bad(`input ${spec.name}: ${r} rows (first dimension), other inputs have ${rows}`);
     }
-    inputs.push({ name: spec.name, datatype: spec.datatype, shape: [...shape], data: toTypedData(spec.name, spec.datatype, t.data) });
+    const data = toTypedData(spec.name, spec.datatype, t.data);
+    // Already typed (the HTTP layer converts while parsing): keep the caller's tensor, no copy.
+    inputs.push(data === t.data ? t : { name: spec.name, datatype: spec.datatype, shape: [...shape], data });
   }
   let outputs: string[] | undefined;
   if (request.outputs !== undefined && request.outputs !== null) {
@@ -184,8 +190,9 @@ export function fromJsonTensor(t: Tensor): InferTensor {
   return { name: t.name, datatype: t.datatype, shape: [...t.shape], data };
 }
 
-function sliceData(data: TensorData, start: number, end: number): TensorData {
-  return data.slice(start, end) as TensorData;
+/** Rows start..end of a batch's output: a view for typed arrays (no copy: the batch's buffer is this thread's alone). */
+function rowsOf(data: TensorData, start: number, end: number): TensorData {
+  return (Array.isArray(data) ? data.slice(start, end) : data.subarray(start, end)) as TensorData;
 }
 
 /** Stacks the same input of several requests along dimension 0 (one fresh buffer). */
@@ -232,17 +239,14 @@ export function splitOutputs(outputs: readonly InferTensor[], rows: readonly num
   }
   const result: InferTensor[][] = rows.map(() => []);
   for (const o of outputs) {
-    const rowSize = product(o.shape.slice(1));
+    const tail = o.shape.slice(1);
+    const rowSize = product(tail);
     let at = 0;
-    rows.forEach((r, k) => {
-      result[k]!.push({
-        name: o.name,
-        datatype: o.datatype,
-        shape: [r, ...o.shape.slice(1)],
-        data: sliceData(o.data, at * rowSize, (at + r) * rowSize),
-      });
+    for (let k = 0; k < rows.length; k++) {
+      const r = rows[k]!;
+      result[k]!.push({ name: o.name, datatype: o.datatype, shape: [r, ...tail], data: rowsOf(o.data, at * rowSize, (at + r) * rowSize) });
       at += r;
-    });
+    }
   }
   return result;
 }
