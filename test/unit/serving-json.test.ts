@@ -28,3 +28,16 @@ describe('jsonDataText', () => {
     expect(jsonDataText(t)).toBe('[0,-1,9007199254740993]');
   });
 });
+
+describe('fromJson FP32 range', () => {
+  it('takes the largest double that rounds to a finite FP32 and refuses the next one', async () => {
+    const { fromJson } = await import('@cd4ml/serving/http/tensors');
+    const below = 3.4028235677973362e38; // rounds down to FLT_MAX
+    const from = 3.4028235677973366e38; // rounds up to Infinity
+    expect(Array.from(fromJson('FP32', [2], [below, -below], 'input "x"') as Float32Array)).toEqual([3.4028234663852886e38, -3.4028234663852886e38]);
+    expect(() => fromJson('FP32', [1], [from], 'input "x"')).toThrow(/element 0 is 3\.4028235677973366e\+38, expected a number in FP32 range/);
+    expect(() => fromJson('FP32', [1], [-from], 'input "x"')).toThrow(/FP32 range/);
+    // FP64 has no such limit short of Infinity, which JSON cannot carry.
+    expect(Array.from(fromJson('FP64', [1], [1e300], 'input "x"') as Float64Array)).toEqual([1e300]);
+  });
+});

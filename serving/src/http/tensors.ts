@@ -31,6 +31,9 @@ const INT_RANGE: Partial<Record<Datatype, [number, number]>> = {
   UINT64: [0, Number.MAX_SAFE_INTEGER],
 };
 
+/** The smallest double that rounds to Infinity as FP32 (FLT_MAX plus half an ulp). */
+const FP32_OVERFLOW = 3.4028235677973366e38;
+
 /** Largest tensor a request may describe (elements); keeps a lying shape from allocating gigabytes. */
 const MAX_ELEMENTS = 1 << 28;
 
@@ -113,12 +116,22 @@ export function fromJson(datatype: Datatype, shape: number[], data: unknown, wha
       return out;
     }
     case 'FP16': case 'FP32': case 'FP64': {
-      const out = datatype === 'FP64' ? new Float64Array(count) : new Float32Array(count);
+      if (datatype === 'FP64') {
+        const out = new Float64Array(count);
+        for (let i = 0; i < count; i++) {
+          const v = flat[i];
+          if (typeof v !== 'number' || !Number.isFinite(v)) badElement(what, flat, i, 'a finite number');
+          out[i] = v as number;
+        }
+        return out;
+      }
+      const out = new Float32Array(count);
       for (let i = 0; i < count; i++) {
         const v = flat[i];
         if (typeof v !== 'number' || !Number.isFinite(v)) badElement(what, flat, i, 'a finite number');
+        // From FLT_MAX plus half an ulp up, a value would become Infinity.
+        if (v >= FP32_OVERFLOW || v <= -FP32_OVERFLOW) badElement(what, flat, i, `a number in ${datatype} range`);
         out[i] = v as number;
-        if (!Number.isFinite(out[i]!)) badElement(what, flat, i, `a number in ${datatype} range`);
       }
       return datatype === 'FP16' ? toHalf(out) : out;
     }

@@ -46,6 +46,11 @@ export function batchable(inputs: readonly TensorSpec[], outputs: readonly Tenso
   return inputs.length > 0 && [...inputs, ...outputs].every((s) => s.shape.length > 0 && s.shape[0] === -1);
 }
 
+function firstNonFinite(a: Float32Array | Float64Array): number {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return i;
+  return -1;
+}
+
 /**
  * Converts `data` into the typed array for `datatype`, or says what is wrong
  * with it (non-numbers, non-integers for integer types, non-finite floats).
@@ -63,15 +68,20 @@ function toTypedData(name: string, datatype: Datatype, data: ArrayLikeData): Ten
     return out;
   }
   if (FLOAT_TYPES.has(datatype)) {
-    const typed = data instanceof Ctor ? data : null;
-    const out = typed ?? new (Ctor as Float32ArrayConstructor)(data.length);
+    if (data instanceof Ctor) {
+      // Typed already: only finiteness to check, in a loop over one array type.
+      const i = firstNonFinite(data as Float32Array | Float64Array);
+      if (i >= 0) throw bad(`input ${name}: value at index ${i} is ${(data as Float32Array)[i]}; the model needs finite numbers (no NaN or Infinity)`);
+      return data as Float32Array | Float64Array;
+    }
+    const out = new (Ctor as Float32ArrayConstructor)(data.length);
     for (let i = 0; i < data.length; i++) {
-      const v = typed ? (typed[i] as number) : data[i];
+      const v = data[i];
       if (typeof v !== 'number') throw bad(`input ${name}: value at index ${i} is not a number`);
       if (!Number.isFinite(v)) {
         throw bad(`input ${name}: value at index ${i} is ${v}; the model needs finite numbers (no NaN or Infinity)`);
       }
-      if (!typed) (out as Float32Array)[i] = v;
+      out[i] = v;
     }
     return out as Float32Array | Float64Array;
   }
