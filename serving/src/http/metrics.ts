@@ -91,7 +91,6 @@ export function createMetrics(models: ModelRegistry, opts: { defaultMetrics?: bo
     'cd4ml_batch_size', 'Rows in the batch each inference request ran in', ['model', 'version'] as const,
     [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registry,
   );
-  const requestSeries = new Map<string, HistogramSeries>();
 
   new Gauge({
     name: 'cd4ml_model_ready',
@@ -132,10 +131,7 @@ export function createMetrics(models: ModelRegistry, opts: { defaultMetrics?: bo
   return {
     registry,
     request(route, method, code, seconds) {
-      const key = `${route} ${method} ${code}`;
-      let series = requestSeries.get(key);
-      if (!series) requestSeries.set(key, (series = requestDuration.series({ route, method, code: String(code) })));
-      requestDuration.observe(series, seconds);
+      requestDuration.observe(requestDuration.series(route, method, String(code)), seconds);
     },
     success(model, version, rows, batch, requestMs, queueMs) {
       // Counters are summed here and handed to prom-client at scrape time (see flushCounts):
@@ -143,8 +139,7 @@ export function createMetrics(models: ModelRegistry, opts: { defaultMetrics?: bo
       const key = `${model}\u0000${version}`;
       let c = pending.get(key);
       if (!c) {
-        const l = { model, version };
-        c = { model, version, success: 0, inferences: 0, execs: 0, requestUs: 0, queueUs: 0, queue: queueDuration.series(l), batch: batchSize.series(l) };
+        c = { model, version, success: 0, inferences: 0, execs: 0, requestUs: 0, queueUs: 0, queue: queueDuration.series(model, version), batch: batchSize.series(model, version) };
         pending.set(key, c);
       }
       c.success += 1;

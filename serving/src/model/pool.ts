@@ -76,6 +76,7 @@ export class WorkerPool {
   private readonly queue: Job[] = [];
   private seq = 0;
   private timer: NodeJS.Timeout | null = null;
+  private pumpScheduled = false;
   private closing = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -223,8 +224,6 @@ export class WorkerPool {
   private freeSlot(): Slot | undefined {
     return this.slots.find((s) => s.ready && !s.gone && !s.running);
   }
-
-  private pumpScheduled = false;
 
   /**
    * Pumps once the event loop has handled the rest of this round's I/O: the
