@@ -9,6 +9,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 interface Service {
   image?: string;
+  profiles?: string[];
   build?: string | { context?: string };
   command?: string | string[];
   ports?: string[];
@@ -29,8 +30,19 @@ const env = (service: Service): Record<string, string> =>
     : (service.environment ?? {});
 
 describe('docker-compose.yml', () => {
-  it('has the Temporal server and both workers', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['control-worker', 'location-worker', 'temporal']);
+  it('has the Temporal server, both workers and the opt-in webhook gateway', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['control-worker', 'location-worker', 'temporal', 'webhook']);
+    expect(Object.entries(compose.services).filter(([, s]) => s.profiles).map(([n, s]) => [n, s.profiles])).toEqual([['webhook', ['webhook']]]);
+  });
+
+  it('runs the webhook gateway from the CLI on :8787 with its secret from the environment', () => {
+    const webhook = compose.services.webhook!;
+    const command = words(webhook.command);
+    expect(command.slice(0, 5)).toEqual(['pnpm', 'exec', 'tsx', 'client/src/cli.ts', 'webhook']);
+    expect(command[command.indexOf('--port') + 1]).toBe('8787');
+    expect(command[command.indexOf('--project') + 1]).toMatch(/^\$\{CD4ML_WEBHOOK_PROJECT/);
+    expect(webhook.ports).toEqual(['8787:8787']);
+    expect(env(webhook)).toEqual({ TEMPORAL_ADDRESS: 'temporal:7233', CD4ML_WEBHOOK_SECRET: '${CD4ML_WEBHOOK_SECRET:-}' });
   });
 
   it('runs the pinned Temporal CLI dev server with its ports and a persistent database', () => {

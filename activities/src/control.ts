@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
-import type { ImageRequestInput, TrainingRequestInput } from '@cd4ml/contracts';
+import type { ImageRequestInput, NightlyRequestInput, TrainingRequestInput } from '@cd4ml/contracts';
 import { resolveTraining } from './resolve/resolve-training.ts';
+import { findNewData } from './resolve/find-new-data.ts';
 import { requestLease, isWorkflowRunning } from './lease/lease.ts';
 import { createComputeActivities } from './compute/index.ts';
 import { evaluateCandidate } from './gate/evaluate-candidate.ts';
@@ -29,6 +30,7 @@ export function createControlActivities(deps: ControlDeps) {
   return {
     resolveTraining: (request: TrainingRequestInput) => resolveTraining(deps, request),
     resolveImage: (request: ImageRequestInput) => resolveImage(deps, request),
+    findNewData: (request: NightlyRequestInput) => findNewData(deps, request),
     ensureImage: (input: EnsureImageInput) => ensureImage(deps, input),
     requestLease: (input: { location: string; workflowId: string }) => requestLease(deps.client, input),
     isWorkflowRunning: (workflowId: string) => isWorkflowRunning(deps.client, workflowId),

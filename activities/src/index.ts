@@ -1,6 +1,7 @@
 export { createControlActivities, type ControlActivities, type ControlDeps } from './control.ts';
 export { createLocationActivities, type LocationActivities, type LocationDeps, type CheckoutRef } from './location.ts';
 export type { TrainingPlan } from './resolve/resolve-training.ts';
+export type { NewData } from './resolve/find-new-data.ts';
 export type { Machine, StopResult, StartInput, ReapInput, ReapReport } from './compute/index.ts';
 export type { Evaluation } from './gate/evaluate-candidate.ts';
 export type { PublishInput } from './release/publish.ts';

@@ -5,6 +5,8 @@ import { cancelCommand } from './commands/cancel.ts';
 import { demoCommand } from './commands/demo.ts';
 import { serveCommand } from './commands/serve.ts';
 import { buildImageCommand } from './commands/build-image.ts';
+import { nightlyCommand } from './commands/nightly.ts';
+import { webhookCommand } from './commands/webhook.ts';
 
 const program = new Command('cd4ml')
   .description(
@@ -20,6 +22,8 @@ statusCommand(program);
 cancelCommand(program);
 demoCommand(program);
 serveCommand(program);
+nightlyCommand(program);
+webhookCommand(program);
 
 try {
   await program.parseAsync();

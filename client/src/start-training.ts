@@ -3,6 +3,22 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { CONTROL_TASK_QUEUE, TrainingRequest, trainWorkflowId, type TrainingRequestInput, type TrainingResult } from '@cd4ml/contracts';
 import type { RunOutcome } from './watch-training.ts';
 
+/** The request does not pass the contract: each problem named. */
+export class InvalidTrainingRequest extends Error {
+  override name = 'InvalidTrainingRequest';
+}
+
+/** A release tag is trained once: its training already ended. */
+export class TrainingAlreadyRan extends Error {
+  override name = 'TrainingAlreadyRan';
+  constructor(readonly workflowId: string, readonly status: string) {
+    super(
+      `${workflowId} already ran (${status}): a release tag is trained once. ` +
+        `See it with "pnpm cd4ml status ${workflowId}", or choose a new --tag.`,
+    );
+  }
+}
+
 /**
  * Starts a training, or attaches to the one already running for the same
  * project and tag: the same request twice is one training. A tag whose
@@ -14,7 +30,7 @@ export async function startTraining(
 ): Promise<{ handle: WorkflowHandle; attached: boolean }> {
   const parsed = TrainingRequest.safeParse(input);
   if (!parsed.success) {
-    throw new Error(`invalid training request:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+    throw new InvalidTrainingRequest(`invalid training request:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`);
   }
   const request = parsed.data;
   const workflowId = trainWorkflowId(request.project, request.releaseTag);
@@ -33,10 +49,7 @@ export async function startTraining(
     const handle = client.workflow.getHandle(workflowId);
     const { status } = await handle.describe();
     if (status.name === 'RUNNING') return { handle, attached: true };
-    throw new Error(
-      `${workflowId} already ran (${status.name.toLowerCase()}): a release tag is trained once. ` +
-        `See it with "pnpm cd4ml status ${workflowId}", or choose a new --tag.`,
-    );
+    throw new TrainingAlreadyRan(workflowId, status.name.toLowerCase());
   }
 }
 

@@ -8,3 +8,4 @@ export * from './image.ts';
 export * from './release.ts';
 export * from './lease.ts';
 export * from './temporal-env.ts';
+export * from './triggers.ts';

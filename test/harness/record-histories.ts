@@ -1,23 +1,26 @@
 // Records the workflow histories that test/unit/replay.test.ts replays:
-//   pnpm exec tsx test/harness/record-histories.ts
+//   pnpm exec tsx test/harness/record-histories.ts [name ...]   (names: only these files are written)
 // Re-record only for an intended change of workflow behaviour that is guarded by
 // patched(); otherwise a failing replay test means the change breaks running trainings.
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { locationWorkflowId } from '@cd4ml/contracts';
+import { CONTROL_TASK_QUEUE, locationWorkflowId, type NightlyResult } from '@cd4ml/contracts';
 import { Stack } from './stack.ts';
 import { REPO_ROOT } from './paths.ts';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const out = path.join(REPO_ROOT, 'test/fixtures/histories');
+const only = process.argv.slice(2);
 const stack = await Stack.start();
 try {
   await stack.example.create();
   await stack.startControlWorker();
   await stack.startLocationWorker();
+  const goodParams = await readFile(path.join(stack.example.workDir, 'params.yaml'), 'utf8');
   const save = async (name: string, workflowId: string) => {
+    if (only.length && !only.includes(name)) return;
     const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
     // The same JSON as `temporal workflow show --output json` and the Web UI's download.
     await writeFile(path.join(out, `${name}.json`), historyToJSON(history) + '\n');
@@ -31,6 +34,19 @@ try {
   if (rejected.decision !== 'rejected') throw new Error('expected a rejected training');
   await save('train-model-rejected', 'train/penguins/v1.1');
   await save('location-lease', locationWorkflowId('local'));
+
+  // Nightly runs: one that finds no new data, one that trains a child.
+  const nightly = async (id: string) => {
+    const args = [{ project: 'penguins', repoUrl: stack.example.repoUrl }];
+    return (await stack.client.workflow.execute('nightlyTraining', { taskQueue: CONTROL_TASK_QUEUE, workflowId: id, args })) as NightlyResult;
+  };
+  await stack.example.writeFile('params.yaml', goodParams, 'params: back');
+  if ((await stack.train({ releaseTag: 'v1.2' })).decision !== 'accepted') throw new Error('expected v1.2 accepted');
+  if ((await nightly('nightly/penguins-quiet')).training) throw new Error('expected a nightly run without training');
+  await save('nightly-no-new-data', 'nightly/penguins-quiet');
+  await stack.example.appendDay();
+  if ((await nightly('nightly/penguins-new-data')).training?.result.decision !== 'accepted') throw new Error('expected a nightly training');
+  await save('nightly-trained', 'nightly/penguins-new-data');
 } finally {
   await stack.stop();
 }

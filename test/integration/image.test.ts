@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { CONTROL_TASK_QUEUE, FailureType, imageWorkflowId, type ImageResult } from '@cd4ml/contracts';
@@ -12,6 +12,8 @@ import { ImageProject, REGISTRY_ENV } from '../harness/image-project.ts';
 import { REPO_ROOT } from '../harness/paths.ts';
 import { activityRuns, waitUntil } from '../harness/training-probes.ts';
 import { pendingStep } from '@cd4ml/client/watch-training';
+import { buildGateway, temporalStarters } from '@cd4ml/client/webhook/gateway';
+import { gitlabPush } from '../fixtures/push-payloads.ts';
 
 const NAME = 'cd4ml/tiny';
 
@@ -123,6 +125,32 @@ describe('training image: buildImage with real buildah and docker-registry', () 
     expect(branch.built).toBe(false);
     expect(branch.branchRef).toBe(`${registry.host}/${NAME}:feature-wider-net`);
     expect(await registry.digest(NAME, 'feature-wider-net')).toBe(branch.digest);
+  });
+
+  it('a pushed "build image" commit message builds that commit (webhook gateway)', async () => {
+    const home = process.env.CD4ML_HOME;
+    process.env.CD4ML_HOME = path.join(stack.dir, 'gateway-home'); // the gateway's git mirrors
+    onTestFinished(() => {
+      if (home === undefined) delete process.env.CD4ML_HOME;
+      else process.env.CD4ML_HOME = home;
+    });
+    const secret = 'image-webhook-secret-0123';
+    const gateway = buildGateway({ secret, projects: { tiny: { repoUrl: project.repoUrl } }, location: 'local', starters: temporalStarters(stack.client) });
+    await project.write('app/train.py', 'print("training v5")\n');
+    const commit = await project.commitAndPush('build image: app v5', 'webhook');
+    const res = await gateway.inject({
+      method: 'POST', url: '/webhooks/gitlab/tiny', payload: JSON.stringify(gitlabPush({ message: 'build image: app v5', commit, branch: 'webhook' })),
+      headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': secret },
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    const { started } = res.json() as { started: string };
+    expect(started).toMatch(/^image\/tiny\/[0-9a-f]+$/);
+    const result = (await stack.client.workflow.getHandle(started).result()) as ImageResult;
+    expect(result.built).toBe(true);
+    expect(result.ref).toBe(`${registry.host}/${NAME}:${started.split('/')[2]}`);
+    expect(result.branchRef).toBe(`${registry.host}/${NAME}:webhook`);
+    expect(await registry.imageFiles(NAME, 'webhook')).toEqual(['opt/app/train.py', 'opt/requirements.txt']);
+    await gateway.close();
   });
 
   async function failure(handle: WorkflowHandle): Promise<ApplicationFailure> {

@@ -14,7 +14,7 @@ const histories = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 describe('workflow determinism: recorded histories replay', () => {
   it('has recorded histories', () => {
-    expect(histories).toEqual(expect.arrayContaining(['train-model-accepted.json', 'train-model-rejected.json']));
+    expect(histories).toEqual(expect.arrayContaining(['train-model-accepted.json', 'train-model-rejected.json', 'nightly-no-new-data.json', 'nightly-trained.json']));
   });
 
   it.each(histories)('%s replays without nondeterminism', async (file) => {

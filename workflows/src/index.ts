@@ -2,3 +2,4 @@ export { trainModel } from './train-model.ts';
 export { buildImage } from './build-image.ts';
 export { locationLease } from './location-lease.ts';
 export { reapMachines } from './reap-machines.ts';
+export { nightlyTraining } from './nightly-training.ts';

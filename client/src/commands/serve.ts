@@ -1,22 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-
-const positiveInt = (flag: string) => (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got ${value}`);
-  return n;
-};
-const nonNegative = (flag: string) => (value: string): number => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} must be a number >= 0, got ${value}`);
-  return n;
-};
-
-const parsePort = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be an integer 0..65535, got ${value}`);
-  return n;
-};
+import { nonNegative, parsePort, positiveInt } from './parse-options.ts';
 
 export function serveCommand(program: Command): void {
   program

@@ -1,0 +1,86 @@
+import { ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
+import { CONTROL_TASK_QUEUE, NightlyRequest, nightlyScheduleId, type NightlyRequestInput } from '@cd4ml/contracts';
+
+export interface NightlyTiming {
+  /** Cron expression (5 fields), e.g. "0 2 * * *" for 02:00 every day. */
+  cron: string;
+  /** IANA time zone the cron is read in. */
+  timezone: string;
+}
+
+export const DEFAULT_NIGHTLY: NightlyTiming = { cron: '0 2 * * *', timezone: 'UTC' };
+
+/**
+ * Creates the `nightly/<project>` schedule, or updates it in place (its
+ * history of runs stays). A run still training when the next one is due makes
+ * that one skip; a run missed while Temporal was down is made up within 12 hours.
+ */
+export async function setNightlySchedule(
+  client: Client,
+  input: NightlyRequestInput,
+  timing: NightlyTiming = DEFAULT_NIGHTLY,
+): Promise<{ scheduleId: string; created: boolean }> {
+  const parsed = NightlyRequest.safeParse(input);
+  if (!parsed.success) {
+    throw new Error(`invalid nightly request:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  }
+  if (timing.cron.trim().split(/\s+/).length !== 5) {
+    throw new Error(`--cron must have 5 fields (minute hour day-of-month month day-of-week), e.g. "0 2 * * *"; got ${JSON.stringify(timing.cron)}`);
+  }
+  const request = parsed.data;
+  const scheduleId = nightlyScheduleId(request.project);
+  const options: ScheduleOptions = {
+    scheduleId,
+    spec: { cronExpressions: [timing.cron], timezone: timing.timezone },
+    action: { type: 'startWorkflow', workflowType: 'nightlyTraining', taskQueue: CONTROL_TASK_QUEUE, args: [request] },
+    policies: { overlap: 'SKIP', catchupWindow: '12 hours' },
+    memo: { purpose: `retrains ${request.project} on ${request.branch} when it holds new DVC data` },
+  };
+  const handle = client.schedule.getHandle(scheduleId);
+  try {
+    await handle.update((prev) => ({ ...prev, spec: options.spec, action: options.action, policies: { ...prev.policies, ...options.policies } } as typeof prev));
+    return { scheduleId, created: false };
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw invalidCron(err, timing);
+  }
+  await client.schedule.create(options).catch((err: unknown) => {
+    throw invalidCron(err, timing);
+  });
+  return { scheduleId, created: true };
+}
+
+/** The SDK and the server check cron expressions and time zones: say which flags they refused. */
+function invalidCron(err: unknown, timing: NightlyTiming): unknown {
+  const message = (err as Error).message ?? String(err);
+  if (/UNAVAILABLE|ECONNREFUSED|DEADLINE_EXCEEDED/.test(message)) return err;
+  return new Error(`Temporal refused the schedule (--cron ${JSON.stringify(timing.cron)}, --timezone ${JSON.stringify(timing.timezone)}): ${message}`);
+}
+
+export async function describeNightly(client: Client, project: string): Promise<ScheduleDescription | null> {
+  try {
+    return await client.schedule.getHandle(nightlyScheduleId(project)).describe();
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return null;
+    throw err;
+  }
+}
+
+const notFound = (project: string) =>
+  new Error(`no nightly schedule for ${project}: create it with "pnpm cd4ml nightly set --project ${project} --repo <url>"`);
+
+/** Starts a nightly run now, as if it were due. */
+export async function runNightlyNow(client: Client, project: string): Promise<void> {
+  try {
+    await client.schedule.getHandle(nightlyScheduleId(project)).trigger();
+  } catch (err) {
+    throw err instanceof ScheduleNotFoundError ? notFound(project) : err;
+  }
+}
+
+export async function removeNightly(client: Client, project: string): Promise<void> {
+  try {
+    await client.schedule.getHandle(nightlyScheduleId(project)).delete();
+  } catch (err) {
+    throw err instanceof ScheduleNotFoundError ? notFound(project) : err;
+  }
+}
