@@ -7,6 +7,7 @@ import { serveCommand } from './commands/serve.ts';
 import { buildImageCommand } from './commands/build-image.ts';
 import { nightlyCommand } from './commands/nightly.ts';
 import { webhookCommand } from './commands/webhook.ts';
+import { ciCommand } from './commands/ci.ts';
 
 const program = new Command('cd4ml')
   .description(
@@ -24,6 +25,7 @@ demoCommand(program);
 serveCommand(program);
 nightlyCommand(program);
 webhookCommand(program);
+ciCommand(program);
 
 try {
   await program.parseAsync();

@@ -166,4 +166,29 @@ describe('triggers: the CI webhook gateway and the nightly schedule (real Tempor
     expect(gone.exitCode).toBe(1);
     expect(gone.stderr).toContain('no nightly schedule for penguins: create it with "pnpm cd4ml nightly set');
   });
+
+  it('a CI job runs "cd4ml ci": it does what the commit message asks and follows it, like train', async () => {
+    const head = (await stack.example.run('git', 'rev-parse', 'HEAD')).trim();
+    const gitlabJob = (message: string) =>
+      execa(process.execPath, ['--import', 'tsx', 'client/src/cli.ts', 'ci', '--repo', stack.example.repoUrl, '--project', 'penguins'], {
+        cwd: REPO_ROOT, reject: false,
+        env: { TEMPORAL_ADDRESS: stack.env.address, CI_COMMIT_MESSAGE: message, CI_COMMIT_SHA: head, CI_COMMIT_BRANCH: 'main', GITLAB_USER_LOGIN: 'bob' },
+      });
+
+    const nothing = await gitlabJob('docs: typo');
+    expect(nothing.exitCode, nothing.stderr).toBe(0);
+    expect(nothing.stdout).toContain('nothing to do: the commit message asks for no training or image build ("docs: typo")');
+
+    const bad = await gitlabJob('trigger training v1..1');
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toContain('"v1..1" is not a release tag');
+
+    const run = await gitlabJob('trigger training v1.1\n\nretrain after the nightly');
+    expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/^started train\/penguins\/v1\.1$/m);
+    expect(run.stdout).toMatch(/^ACCEPTED: v1\.1/m);
+    const started = (await stack.client.workflow.getHandle('train/penguins/v1.1').fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!;
+    const request = JSON.parse(Buffer.from(started.input!.payloads![0]!.data!).toString()) as TrainingRequest;
+    expect(request).toMatchObject({ commit: head, branch: 'main', requestedBy: 'bob', reason: `ci ${head.slice(0, 8)}: trigger training v1.1` });
+  });
 });

@@ -1,10 +1,14 @@
 import { createHmac } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CommitCommandError, nightlyReleaseTag, parseCommitCommand, type ImageRequestInput, type TrainingRequestInput } from '@cd4ml/contracts';
 import { buildGateway, type Starters } from '@cd4ml/client/webhook/gateway';
 import { fromGitHub, fromGitLab } from '@cd4ml/client/webhook/push-event';
 import { sameSecret, validSignature } from '@cd4ml/client/webhook/verify';
 import { TrainingAlreadyRan } from '@cd4ml/client/start-training';
+import { ciContext } from '@cd4ml/client/ci-context';
 import { githubPush, gitlabPush } from '../fixtures/push-payloads.ts';
 
 describe('commit-message commands', () => {
@@ -190,5 +194,24 @@ describe('webhook gateway (fake starters)', () => {
 
   it('will not start without a secret', () => {
     expect(() => buildGateway({ secret: '', projects: {}, location: 'local', starters: {} as Starters })).toThrow(/CD4ML_WEBHOOK_SECRET/);
+  });
+});
+
+describe('CI job context', () => {
+  it('reads GitLab CI variables', () => {
+    expect(ciContext({ CI_COMMIT_MESSAGE: 'trigger training v2\n', CI_COMMIT_SHA: 'c'.repeat(40), CI_COMMIT_BRANCH: 'dev', GITLAB_USER_LOGIN: 'bob', USER: 'root' }))
+      .toEqual({ message: 'trigger training v2\n', commit: 'c'.repeat(40), branch: 'dev', requestedBy: 'bob' });
+  });
+
+  it('reads GitHub Actions variables and the message from the event file', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cd4ml-ci-'));
+    const eventPath = path.join(dir, 'event.json');
+    await writeFile(eventPath, JSON.stringify(githubPush({ message: 'build image' })));
+    expect(ciContext({ GITHUB_EVENT_PATH: eventPath, GITHUB_SHA: 'd'.repeat(40), GITHUB_REF: 'refs/heads/main', GITHUB_ACTOR: 'carol' }))
+      .toEqual({ message: 'build image', commit: 'd'.repeat(40), branch: 'main', requestedBy: 'carol' });
+    // A tag build has no branch.
+    expect(ciContext({ GITHUB_EVENT_PATH: eventPath, GITHUB_REF: 'refs/tags/v1' }).branch).toBeUndefined();
+    expect(() => ciContext({ GITHUB_EVENT_PATH: path.join(dir, 'missing.json') })).toThrow(/cannot read the commit message from \$GITHUB_EVENT_PATH/);
+    await rm(dir, { recursive: true });
   });
 });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ImageResult } from '@cd4ml/contracts';
+import type { ImageRequestInput, ImageResult } from '@cd4ml/contracts';
 import { connectClient } from '../connection.ts';
 import { renderFailure } from '../render.ts';
 import { startImageBuild } from '../start-image.ts';
@@ -20,17 +20,22 @@ export function buildImageCommand(program: Command): void {
     .option('--config <path>', 'cd4ml.yaml path in the repository', 'cd4ml.yaml')
     .option('--no-wait', 'start (or find) the build and return its id')
     .action(async (o) => {
-      const client = await connectClient();
-      const { handle, attached, plan, workflowId } = await startImageBuild(client, {
+      await buildImageAndFollow({
         project: o.project, repoUrl: o.repo, branch: o.branch, commit: o.commit, requestedBy: o.requestedBy, configPath: o.config,
-      });
-      console.log(`${attached ? 'attached to' : 'started'} ${workflowId}`);
-      console.log(`  ${plan.image.repository}:${plan.contentHash} from ${plan.branch} ${plan.commit.slice(0, 10)} (builder ${plan.image.builder})`);
-      if (!o.wait) return;
-      const outcome = await followRun<ImageResult>(handle, ['resolve', 'image']);
-      console.log(renderImageOutcome(outcome));
-      process.exitCode = outcome.kind === 'completed' ? 0 : 1;
+      }, o.wait);
     });
+}
+
+/** Starts (or attaches to) an image build and, with `wait`, follows it; sets the exit code. */
+export async function buildImageAndFollow(request: ImageRequestInput, wait: boolean): Promise<void> {
+  const client = await connectClient();
+  const { handle, attached, plan, workflowId } = await startImageBuild(client, request);
+  console.log(`${attached ? 'attached to' : 'started'} ${workflowId}`);
+  console.log(`  ${plan.image.repository}:${plan.contentHash} from ${plan.branch} ${plan.commit.slice(0, 10)} (builder ${plan.image.builder})`);
+  if (!wait) return;
+  const outcome = await followRun<ImageResult>(handle, ['resolve', 'image']);
+  console.log(renderImageOutcome(outcome));
+  process.exitCode = outcome.kind === 'completed' ? 0 : 1;
 }
 
 export function renderImageOutcome(outcome: RunOutcome<ImageResult>): string {

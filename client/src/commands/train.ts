@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { trainWorkflowId } from '@cd4ml/contracts';
+import { trainWorkflowId, type TrainingRequestInput } from '@cd4ml/contracts';
 import { connectClient } from '../connection.ts';
 import { startTraining } from '../start-training.ts';
 import { watchTraining } from '../watch-training.ts';
@@ -21,16 +21,20 @@ export function trainCommand(program: Command): void {
     .option('--config <path>', 'cd4ml.yaml path in the repository', 'cd4ml.yaml')
     .option('--no-wait', 'start (or find) the training and return its id')
     .action(async (o) => {
-      const client = await connectClient();
-      const { handle, attached } = await startTraining(client, {
+      await trainAndFollow({
         project: o.project, repoUrl: o.repo, branch: o.branch, commit: o.commit, releaseTag: o.tag,
         location: o.location, reason: o.reason, requestedBy: o.requestedBy, configPath: o.config,
-      });
-      const id = trainWorkflowId(o.project, o.tag);
-      console.log(`${attached ? 'attached to' : 'started'} ${id}`);
-      if (!o.wait) return;
-      const outcome = await watchTraining(handle);
-      console.log(renderOutcome(outcome));
-      process.exitCode = exitCodeOf(outcome);
+      }, o.wait);
     });
+}
+
+/** Starts (or attaches to) a training and, with `wait`, follows it to its decision; sets the exit code. */
+export async function trainAndFollow(request: TrainingRequestInput, wait: boolean): Promise<void> {
+  const client = await connectClient();
+  const { handle, attached } = await startTraining(client, request);
+  console.log(`${attached ? 'attached to' : 'started'} ${trainWorkflowId(request.project, request.releaseTag)}`);
+  if (!wait) return;
+  const outcome = await watchTraining(handle);
+  console.log(renderOutcome(outcome));
+  process.exitCode = exitCodeOf(outcome);
 }
