@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { RepoUrl } from './repo-url.ts';
 
 /** Build (or find) the training image of a commit: `pnpm cd4ml build-image`, the `build image` commit message. */
 export const ImageRequest = z.object({
   project: z.string().min(1),
-  repoUrl: z.string().min(1),
+  repoUrl: RepoUrl,
   branch: z.string().min(1).default('main'),
   /** Full or abbreviated sha; absent means the branch head. */
   commit: z.string().regex(/^[0-9a-f]{4,40}$/, 'a hex commit sha').optional(),

@@ -9,3 +9,4 @@ export * from './release.ts';
 export * from './lease.ts';
 export * from './temporal-env.ts';
 export * from './triggers.ts';
+export * from './repo-url.ts';

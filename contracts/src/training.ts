@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RepoUrl } from './repo-url.ts';
 import type { ImageResult } from './image.ts';
 
 // Also what `git check-ref-format` refuses: "..", a trailing "." or ".lock".
@@ -6,7 +7,7 @@ const tagPattern = /^(?!.*\.\.)(?!.*\.$)(?!.*\.lock$)[A-Za-z0-9][A-Za-z0-9._-]{0
 
 export const TrainingRequest = z.object({
   project: z.string().min(1),
-  repoUrl: z.string().min(1),
+  repoUrl: RepoUrl,
   branch: z.string().min(1).default('main'),
   /** Full or abbreviated sha; absent means the branch head when the run starts. */
   commit: z.string().regex(/^[0-9a-f]{4,40}$/, 'a hex commit sha').optional(),

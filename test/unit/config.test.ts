@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, TrainingRequest, durationMs, parseProjectConfig } from '@cd4ml/contracts';
+import { ConfigError, ImageRequest, TrainingRequest, durationMs, parseProjectConfig } from '@cd4ml/contracts';
 
 const EXAMPLE_CONFIG = new URL('../../examples/penguins/cd4ml.yaml', import.meta.url);
 
@@ -299,6 +299,21 @@ describe('TrainingRequest', () => {
     'rejects commit %j',
     (commit) => {
       expect(problems({ ...base, commit })).toEqual([expect.stringMatching(/^commit: a hex commit sha/)]);
+    },
+  );
+
+  it.each(['https://gitlab.example.com/ml/penguins.git', 'git@github.com:ml/penguins.git', 'ssh://git@host:22/ml/p.git', 'https://oauth2@host/p.git', '/srv/p.git'])(
+    'accepts repo url %j',
+    (repoUrl) => {
+      expect(TrainingRequest.safeParse({ ...base, repoUrl }).success).toBe(true);
+    },
+  );
+
+  it.each(['https://gitlab-ci-token:glcbt-64_abc@gitlab.example.com/ml/penguins.git', 'http://alice:hunter2@host/p.git'])(
+    'refuses repo url %j: a token would be stored in workflow history',
+    (repoUrl) => {
+      expect(problems({ ...base, repoUrl })).toEqual([expect.stringMatching(/^repoUrl: no password or token in the url/)]);
+      expect(ImageRequest.safeParse({ project: 'p', repoUrl }).success).toBe(false);
     },
   );
 
