@@ -1,5 +1,5 @@
 import { ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
-import { CONTROL_TASK_QUEUE, NightlyRequest, nightlyScheduleId, type NightlyRequestInput } from '@cd4ml/contracts';
+import { CONTROL_TASK_QUEUE, NightlyRequest, nightlyScheduleId, type NightlyRequestInput, type NightlyResult } from '@cd4ml/contracts';
 
 export interface NightlyTiming {
   /** Cron expression (5 fields), e.g. "0 2 * * *" for 02:00 every day. */
@@ -83,4 +83,24 @@ export async function removeNightly(client: Client, project: string): Promise<vo
   } catch (err) {
     throw err instanceof ScheduleNotFoundError ? notFound(project) : err;
   }
+}
+
+export interface NightlyRun {
+  workflowId: string;
+  takenAt: Date;
+  /** running, completed, failed, ... */
+  status: string;
+  /** What the run found and did; set once it completed. */
+  summary?: string;
+}
+
+/** The schedule's last runs, newest last, with what each found. */
+export async function recentNightlyRuns(client: Client, schedule: ScheduleDescription, count = 5): Promise<NightlyRun[]> {
+  return Promise.all(schedule.info.recentActions.slice(-count).map(async (a) => {
+    const handle = client.workflow.getHandle(a.action.workflow.workflowId, a.action.workflow.firstExecutionRunId);
+    const status = (await handle.describe()).status.name.toLowerCase();
+    const run: NightlyRun = { workflowId: handle.workflowId, takenAt: a.takenAt, status };
+    if (status === 'completed') run.summary = ((await handle.result()) as NightlyResult).summary;
+    return run;
+  }));
 }

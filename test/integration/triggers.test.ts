@@ -158,6 +158,8 @@ describe('triggers: the CI webhook gateway and the nightly schedule (real Tempor
     expect(show.stdout).toContain('nightly/penguins: active, time zone Europe/Berlin');
     expect(show.stdout).toContain(`retrains penguins from ${stack.example.repoUrl} main on local`);
     expect(show.stdout.match(/^ {2}ran /gm)).toHaveLength(3);
+    expect(show.stdout).toMatch(/^ {2}ran \S+: nightly\/penguins-\S+ completed: no new data at [0-9a-f]{8} since v1\.0: nothing to train$/m);
+    expect(show.stdout).toContain(`completed: new data in data/raw since v1.0: training ${fresh.training!.releaseTag}`);
 
     const removed = await cli('nightly', 'remove', '--project', 'penguins');
     expect(removed.exitCode, removed.stderr).toBe(0);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { ScheduleDescription } from '@temporalio/client';
 import { nightlyScheduleId, type NightlyRequest } from '@cd4ml/contracts';
 import { connectClient } from '../connection.ts';
-import { DEFAULT_NIGHTLY, describeNightly, removeNightly, runNightlyNow, setNightlySchedule } from '../nightly-schedule.ts';
+import { DEFAULT_NIGHTLY, describeNightly, recentNightlyRuns, removeNightly, runNightlyNow, setNightlySchedule, type NightlyRun } from '../nightly-schedule.ts';
 
 export function nightlyCommand(program: Command): void {
   const nightly = program
@@ -45,7 +45,7 @@ export function nightlyCommand(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      console.log(renderSchedule(schedule));
+      console.log(renderSchedule(schedule, await recentNightlyRuns(client, schedule)));
     });
 
   nightly
@@ -67,7 +67,7 @@ export function nightlyCommand(program: Command): void {
     });
 }
 
-export function renderSchedule(s: ScheduleDescription | null): string {
+export function renderSchedule(s: ScheduleDescription | null, runs: NightlyRun[] = []): string {
   if (!s) return 'no schedule';
   const args = s.action.type === 'startWorkflow' ? (s.action.args?.[0] as NightlyRequest | undefined) : undefined;
   const lines = [
@@ -75,7 +75,7 @@ export function renderSchedule(s: ScheduleDescription | null): string {
     `${s.scheduleId}: ${s.state.paused ? 'PAUSED' : 'active'}${s.spec.timezone ? `, time zone ${s.spec.timezone}` : ''}`,
     ...(args ? [`  retrains ${args.project} from ${args.repoUrl} ${args.branch} on ${args.location}`] : []),
     `  next: ${s.info.nextActionTimes.slice(0, 3).map((d) => d.toISOString()).join(', ') || 'none'}`,
-    ...s.info.recentActions.slice(-5).map((a) => `  ran ${a.takenAt.toISOString()}: ${a.action.workflow.workflowId}`),
+    ...runs.map((r) => `  ran ${r.takenAt.toISOString()}: ${r.workflowId} ${r.status}${r.summary ? `: ${r.summary}` : ''}`),
   ];
   return lines.join('\n');
 }
