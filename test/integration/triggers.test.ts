@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NightlyResult, TrainingRequest, TrainingResult } from '@cd4ml/contracts';
 import { nightlyScheduleId } from '@cd4ml/contracts';
 import { describeNightly, runNightlyNow, setNightlySchedule } from '@cd4ml/client/nightly-schedule';
+import { findNewData } from '@cd4ml/activities/resolve/find-new-data';
 import { Stack } from '../harness/stack.ts';
 import { REPO_ROOT } from '../harness/paths.ts';
 import { freePort } from '../harness/free-port.ts';
@@ -130,6 +131,10 @@ describe('triggers: the CI webhook gateway and the nightly schedule (real Tempor
       expect(id.startsWith(`${nightlyScheduleId('penguins')}-`)).toBe(true);
       return (await stack.client.workflow.getHandle(id).result()) as NightlyResult;
     };
+
+    // Before any release every tracked output is new; a store with releases compares with the latest.
+    const first = await findNewData({ mirrorsDir: path.join(stack.dir, 'probe-mirrors'), defaultStore: path.join(stack.dir, 'empty-store') }, { project: 'penguins', repoUrl: stack.example.repoUrl });
+    expect(first).toEqual({ commit: expect.stringMatching(/^[0-9a-f]{40}$/), latestTag: null, changed: [{ path: 'data/raw', released: null, now: expect.stringMatching(/\.dir$/) }] });
 
     // Nothing new since v1.0: no training.
     const quiet = await nightlyRun(1);
