@@ -14,6 +14,25 @@ export function payload(manifest: ReleaseManifest, rows: number): string {
   return JSON.stringify({ id: 'bench', inputs: [{ name: smoke.name, shape: [rows, width], datatype: smoke.datatype, data }] });
 }
 
+/**
+ * The same request with the binary tensor data extension both ways (as Triton's
+ * client sends by default): a JSON header, then the FP32 input bytes.
+ */
+export function binaryPayload(manifest: ReleaseManifest, rows: number): { body: Buffer; headers: Record<string, string> } {
+  const json = JSON.parse(payload(manifest, rows)) as { id: string; inputs: { name: string; shape: number[]; datatype: string; data: number[] }[] };
+  const input = json.inputs[0]!;
+  const bytes = Buffer.from(new Float32Array(input.data).buffer);
+  const header = Buffer.from(JSON.stringify({
+    id: json.id,
+    inputs: [{ name: input.name, shape: input.shape, datatype: input.datatype, parameters: { binary_data_size: bytes.length } }],
+    parameters: { binary_data_output: true },
+  }));
+  return {
+    body: Buffer.concat([header, bytes]),
+    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+  };
+}
+
 export async function waitReady(url: string): Promise<void> {
   for (let i = 0; i < 300; i++) {
     if (await fetch(`${url}/v2/health/ready`).then((r) => r.ok, () => false)) return;

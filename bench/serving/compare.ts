@@ -1,7 +1,8 @@
 // The serving request path, measured closely: cd4ml serve against the bare
 // route, and optionally against another checkout of cd4ml (a worktree of an
 // earlier commit), at concurrency 64.
-//   pnpm exec tsx bench/serving/compare.ts [--against <checkout>] [--rows 1,64] [--duration 3] [--repeats 5]
+//   pnpm exec tsx bench/serving/compare.ts [--against <checkout>] [--binary] [--rows 1,64] [--duration 3] [--repeats 5]
+// --binary adds cd4ml with the binary tensor data extension both ways (the same server).
 // Prints per server the median req/s and the CPU µs it spent per request (main
 // thread; other threads: GC helpers and inference), and the median of the
 // per-round ratios to the bare route: a round runs the servers back to back,
@@ -13,7 +14,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { ReleaseManifest } from '@cd4ml/contracts';
 import { REPO_ROOT } from '../../test/harness/paths.ts';
-import { median, payload, processCpuUs, waitReady } from './common.ts';
+import { binaryPayload, median, payload, processCpuUs, waitReady } from './common.ts';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,8 +36,11 @@ try {
 const start = (cwd: string, args: string[]): ChildProcess =>
   spawn(process.execPath, ['--import', 'tsx', ...args], { cwd, stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'warn' } });
 const serve = (port: number): string[] => ['client/src/cli.ts', 'serve', '--store', STORE, '--project', 'penguins', '--port', String(port)];
-const servers: Record<string, { port: number; proc: ChildProcess }> = {
-  cd4ml: { port: 18781, proc: start(REPO_ROOT, serve(18781)) },
+const BINARY = process.argv.includes('--binary');
+const cd4ml = { port: 18781, proc: start(REPO_ROOT, serve(18781)) };
+const servers: Record<string, { port: number; proc: ChildProcess; binary?: boolean }> = {
+  cd4ml,
+  ...(BINARY ? { binary: { ...cd4ml, binary: true } } : {}),
   ...(AGAINST ? { against: { port: 18782, proc: start(AGAINST, serve(18782)) } } : {}),
   bare: { port: 18783, proc: start(REPO_ROOT, ['bench/serving/bare-route.ts', '18783']) },
 };
@@ -47,12 +51,16 @@ try {
   const names = Object.keys(servers);
   for (const rows of ROWS) {
     const body = payload(manifest, rows);
+    const binary = binaryPayload(manifest, rows);
     const runs: Record<string, { rps: number; main: number; other: number }[]> = Object.fromEntries(names.map((n) => [n, []]));
     for (let r = 0; r < REPEATS; r++) {
       for (let k = 0; k < names.length; k++) {
         const name = names[(k + r) % names.length]!;
         const s = servers[name]!;
-        const opts = { url: `http://127.0.0.1:${s.port}/v2/models/penguins/infer`, method: 'POST' as const, body, connections: 64, headers: { 'content-type': 'application/json' } };
+        const opts = {
+          url: `http://127.0.0.1:${s.port}/v2/models/penguins/infer`, method: 'POST' as const, connections: 64,
+          ...(s.binary ? binary : { body, headers: { 'content-type': 'application/json' } }),
+        };
         await autocannon({ ...opts, duration: 1 }); // warm-up
         const before = processCpuUs(s.proc.pid!);
         const res = await autocannon({ ...opts, duration: DURATION });
