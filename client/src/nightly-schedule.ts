@@ -1,4 +1,5 @@
-import { ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleOptions, type WorkflowHandle } from '@temporalio/client';
 import { CONTROL_TASK_QUEUE, NightlyRequest, nightlyScheduleId, type NightlyRequestInput, type NightlyResult } from '@cd4ml/contracts';
 
 export interface NightlyTiming {
@@ -68,12 +69,38 @@ export async function describeNightly(client: Client, project: string): Promise<
 const notFound = (project: string) =>
   new Error(`no nightly schedule for ${project}: create it with "pnpm cd4ml nightly set --project ${project} --repo <url>"`);
 
-/** Starts a nightly run now, as if it were due. */
-export async function runNightlyNow(client: Client, project: string): Promise<void> {
+/** Starts a nightly run now, as if it were due; resolves to its workflow id once the schedule has started it. */
+export async function runNightlyNow(client: Client, project: string): Promise<string> {
+  const handle = client.schedule.getHandle(nightlyScheduleId(project));
+  let before: number;
   try {
-    await client.schedule.getHandle(nightlyScheduleId(project)).trigger();
+    before = (await handle.describe()).info.numActionsTaken;
+    await handle.trigger();
   } catch (err) {
     throw err instanceof ScheduleNotFoundError ? notFound(project) : err;
+  }
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const { info } = await handle.describe();
+    const last = info.recentActions.at(-1);
+    if (info.numActionsTaken > before && last) return last.action.workflow.workflowId;
+    if (Date.now() > deadline) throw new Error(`${nightlyScheduleId(project)} was triggered but started no run within 30 s: is it paused? See "pnpm cd4ml nightly show --project ${project}"`);
+    await sleep(250);
+  }
+}
+
+/** The training a nightly run started: found once it has started one; null when the run ended without. */
+export async function nightlyTraining(client: Client, workflowId: string): Promise<WorkflowHandle | null> {
+  const handle = client.workflow.getHandle(workflowId);
+  for (;;) {
+    const d = await handle.describe();
+    const child = d.raw.pendingChildren?.[0]?.workflowId;
+    if (child) return client.workflow.getHandle(child);
+    if (d.status.name !== 'RUNNING') {
+      const done = d.status.name === 'COMPLETED' ? ((await handle.result()) as NightlyResult).training : undefined;
+      return done ? client.workflow.getHandle(done.workflowId) : null;
+    }
+    await sleep(250);
   }
 }
 

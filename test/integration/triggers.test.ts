@@ -122,22 +122,14 @@ describe('triggers: the CI webhook gateway and the nightly schedule (real Tempor
     expect(schedule.info.nextActionTimes[0]!.toISOString()).toMatch(/T0[12]:30:00\.000Z$/);
     expect(schedule.policies.overlap).toBe('SKIP');
 
-    const nightlyRun = async (n: number): Promise<NightlyResult> => {
-      await runNightlyNow(stack.client, 'penguins');
-      const id = await waitUntil(`nightly run ${n}`, async () => {
-        const actions = (await describeNightly(stack.client, 'penguins'))!.info.recentActions;
-        return actions.length >= n && actions[n - 1]!.action.workflow.workflowId;
-      }, 30_000);
-      expect(id.startsWith(`${nightlyScheduleId('penguins')}-`)).toBe(true);
-      return (await stack.client.workflow.getHandle(id).result()) as NightlyResult;
-    };
-
     // Before any release every tracked output is new; a store with releases compares with the latest.
     const first = await findNewData({ mirrorsDir: path.join(stack.dir, 'probe-mirrors'), defaultStore: path.join(stack.dir, 'empty-store') }, { project: 'penguins', repoUrl: stack.example.repoUrl });
     expect(first).toEqual({ commit: expect.stringMatching(/^[0-9a-f]{40}$/), latestTag: null, changed: [{ path: 'data/raw', released: null, now: expect.stringMatching(/\.dir$/) }] });
 
     // Nothing new since v1.0: no training.
-    const quiet = await nightlyRun(1);
+    const quietId = await runNightlyNow(stack.client, 'penguins');
+    expect(quietId.startsWith(`${nightlyScheduleId('penguins')}-`)).toBe(true);
+    const quiet = (await stack.client.workflow.getHandle(quietId).result()) as NightlyResult;
     expect(quiet.latestTag).toBe('v1.0');
     expect(quiet.changed).toEqual([]);
     expect(quiet.training).toBeUndefined();
@@ -145,12 +137,20 @@ describe('triggers: the CI webhook gateway and the nightly schedule (real Tempor
 
     // A code-only commit is not new data either.
     await stack.example.writeFile('NOTES.md', 'notes\n', 'docs: notes');
-    expect((await nightlyRun(2)).training).toBeUndefined();
+    const quietCli = await cli('nightly', 'run', '--project', 'penguins');
+    expect(quietCli.exitCode, quietCli.stderr).toBe(0);
+    expect(quietCli.stdout).toMatch(/^started nightly\/penguins-\S+\nno new data at [0-9a-f]{8} since v1\.0: nothing to train$/m);
 
     // A new day of data: trained, gated against v1.0, released.
     expect(await stack.example.appendDay()).not.toBeNull();
     const head = (await stack.example.run('git', 'rev-parse', 'HEAD')).trim();
-    const fresh = await nightlyRun(3);
+    // `nightly run` follows the training the run starts, as `train` does.
+    const run = await cli('nightly', 'run', '--project', 'penguins');
+    expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/^new data: training train\/penguins\/nightly-\d{8}-\d{6}$/m);
+    expect(run.stdout).toMatch(/^ {2}dvc-repro \d+\.\d s$/m);
+    expect(run.stdout).toMatch(/^ACCEPTED: nightly-\d{8}-\d{6}/m);
+    const fresh = (await stack.client.workflow.getHandle(/^started (\S+)$/m.exec(run.stdout)![1]!).result()) as NightlyResult;
     expect(fresh.commit).toBe(head);
     expect(fresh.changed).toEqual([{ path: 'data/raw', released: expect.stringMatching(/\.dir$/), now: expect.stringMatching(/\.dir$/) }]);
     expect(fresh.training?.releaseTag).toMatch(/^nightly-\d{8}-\d{6}$/);

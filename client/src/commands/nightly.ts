@@ -1,8 +1,13 @@
 import type { Command } from 'commander';
 import type { ScheduleDescription } from '@temporalio/client';
-import { nightlyScheduleId, type NightlyRequest } from '@cd4ml/contracts';
+import { nightlyScheduleId, type NightlyRequest, type NightlyResult } from '@cd4ml/contracts';
 import { connectClient } from '../connection.ts';
-import { DEFAULT_NIGHTLY, describeNightly, recentNightlyRuns, removeNightly, runNightlyNow, setNightlySchedule, type NightlyRun } from '../nightly-schedule.ts';
+import {
+  DEFAULT_NIGHTLY, describeNightly, nightlyTraining, recentNightlyRuns, removeNightly, runNightlyNow, setNightlySchedule, type NightlyRun,
+} from '../nightly-schedule.ts';
+import { failureOutcome, watchTraining } from '../watch-training.ts';
+import { renderFailure, renderOutcome } from '../render.ts';
+import { exitCodeOf } from './exit-codes.ts';
 
 export function nightlyCommand(program: Command): void {
   const nightly = program
@@ -50,11 +55,28 @@ export function nightlyCommand(program: Command): void {
 
   nightly
     .command('run')
-    .description('start a nightly run now (it trains only if there is new data)')
+    .description('start a nightly run now and follow it: it trains only if there is new data (exit 0 nothing to train or accepted, 3 rejected, 1 failed)')
     .requiredOption('--project <name>', 'project name')
+    .option('--no-wait', 'start the run and return its id')
     .action(async (o) => {
-      await runNightlyNow(await connectClient(), o.project);
-      console.log(`triggered ${nightlyScheduleId(o.project)}: see it with "pnpm cd4ml nightly show --project ${o.project}" or in the Web UI`);
+      const client = await connectClient();
+      const workflowId = await runNightlyNow(client, o.project);
+      console.log(`started ${workflowId}`);
+      if (!o.wait) return;
+      const training = await nightlyTraining(client, workflowId);
+      if (training) {
+        console.log(`new data: training ${training.workflowId}`);
+        const outcome = await watchTraining(training);
+        console.log(renderOutcome(outcome));
+        process.exitCode = exitCodeOf(outcome);
+        return;
+      }
+      try {
+        console.log(((await client.workflow.getHandle(workflowId).result()) as NightlyResult).summary);
+      } catch (err) {
+        console.log(renderFailure(failureOutcome(err) as { message: string; type?: string }));
+        process.exitCode = 1;
+      }
     });
 
   nightly
