@@ -27,8 +27,9 @@ PY_REQUIREMENTS=(examples/penguins/requirements.txt)
 TOOLS_REQUIREMENTS=test/requirements.txt
 # Debian packages: buildah (daemonless image builds) and docker-registry (a real OCI
 # registry) for the training-image step and its tests.
-# podman + runc + catatonit run training images (docker run's role); debootstrap makes the test base image.
-APT_PACKAGES=(buildah docker-registry podman runc catatonit debootstrap debian-archive-keyring)
+# podman + runc + catatonit run training images (docker run's role); debootstrap makes the test base image;
+# chromium (driven by playwright-core) checks what the Temporal Web UI shows.
+APT_PACKAGES=(buildah docker-registry podman runc catatonit debootstrap debian-archive-keyring chromium)
 
 STATE=.cd4ml
 STAMPS="$STATE/stamps"

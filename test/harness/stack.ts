@@ -10,6 +10,7 @@ import { createControlWorker, createLocationWorker, workflowsPath } from '@cd4ml
 import { ExampleRepo, type ExampleRepoOptions } from '@cd4ml/client/demo/example-repo';
 import { TEMPORAL_BIN, VENV } from './paths.ts';
 import { WorkerProcess } from './worker-process.ts';
+import { freePort } from './free-port.ts';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Webpack-bundling the workflows takes seconds: once per test process. */
@@ -27,6 +28,8 @@ export interface StackOptions {
   /** The release store: a folder or s3://bucket/prefix. Default: <dir>/releases. */
   store?: string;
   example?: ExampleRepoOptions;
+  /** Also serve the Temporal Web UI (on a free port, see `uiUrl`). */
+  ui?: boolean;
 }
 
 /**
@@ -49,12 +52,21 @@ export class Stack {
 
   /** In-process workers see this process's environment; give spawned ones more with spawnWorker's `extraEnv`. */
   static async start(opts: StackOptions = {}): Promise<Stack> {
+    const uiPort = opts.ui ? await freePort() : undefined;
     const env = await TestWorkflowEnvironment.createLocal({
-      server: { executable: { type: 'existing-path', path: TEMPORAL_BIN }, log: { format: 'pretty', level: 'error' } },
+      server: {
+        executable: { type: 'existing-path', path: TEMPORAL_BIN }, log: { format: 'pretty', level: 'error' },
+        ...(uiPort ? { ui: true, uiPort } : {}),
+      },
     });
     const dir = await mkdtemp(path.join(os.tmpdir(), 'cd4ml-test-'));
-    return new Stack(env, dir, opts);
+    const stack = new Stack(env, dir, opts);
+    stack.uiUrl = uiPort ? `http://127.0.0.1:${uiPort}` : undefined;
+    return stack;
   }
+
+  /** The Web UI, when started with `ui`. */
+  uiUrl: string | undefined;
 
   get client(): Client {
     return this.env.client;
