@@ -3,6 +3,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createHmac } from 'node:crypto';
 import { execa } from 'execa';
+import { Client, Connection } from '@temporalio/client';
+import { buildGateway, temporalStarters } from '@cd4ml/client/webhook/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NightlyResult, TrainingRequest, TrainingResult } from '@cd4ml/contracts';
 import { nightlyScheduleId } from '@cd4ml/contracts';
@@ -198,4 +200,17 @@ describe('triggers: the CI webhook gateway and the nightly schedule (real Tempor
     const request = JSON.parse(Buffer.from(started.input!.payloads![0]!.data!).toString()) as TrainingRequest;
     expect(request).toMatchObject({ commit: head, branch: 'main', requestedBy: 'bob', reason: `ci ${head.slice(0, 8)}: trigger training v1.1` });
   });
+
+  it('answers 503 when Temporal does not take the request, so the forge can redeliver', async () => {
+    // A real client whose server is gone: the SDK retries, then gives up with UNAVAILABLE.
+    const dead = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${await freePort()}`, connectTimeout: '1s' }) });
+    const app = buildGateway({ secret: SECRET, projects: { penguins: { repoUrl: stack.example.repoUrl } }, location: 'local', starters: temporalStarters(dead) });
+    const res = await app.inject({
+      method: 'POST', url: '/webhooks/gitlab/penguins', payload: JSON.stringify(gitlabPush({ message: 'trigger training v5' })),
+      headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': SECRET },
+    });
+    expect(res.statusCode, res.body).toBe(503);
+    expect(res.json().error).toMatch(/^Temporal did not take the request \(Failed to start Workflow: 14 UNAVAILABLE.*\): redeliver the webhook once it is up$/);
+    await app.close();
+  }, 90_000);
 });

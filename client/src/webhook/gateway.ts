@@ -1,6 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Client } from '@temporalio/client';
+import { ServiceError, type Client } from '@temporalio/client';
 import {
   CommitCommandError, parseCommitCommand, trainWorkflowId, type ImageRequestInput, type PushEvent, type TrainingRequestInput,
 } from '@cd4ml/contracts';
@@ -142,8 +142,11 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
       // resolveImage's checks (no image section, unknown commit...) say what is wrong with the project.
       if (err instanceof ApplicationFailure && err.nonRetryable) return refuse(422, err.message);
       if (err instanceof ApplicationFailure) return refuse(503, `${err.message}: try again (redeliver the webhook)`);
-      if (/cannot reach Temporal|UNAVAILABLE|ECONNREFUSED/.test((err as Error).message ?? '')) {
-        return refuse(503, 'Temporal is not reachable from the gateway: redeliver once it is up');
+      // Temporal down or refusing (gRPC UNAVAILABLE, deadline...): the forge can redeliver later.
+      if (err instanceof ServiceError) {
+        log.warn({ err }, 'Temporal did not take the request');
+        const cause = err.cause instanceof Error ? `: ${err.cause.message.split('\n')[0]}` : '';
+        return refuse(503, `Temporal did not take the request (${err.message}${cause}): redeliver the webhook once it is up`);
       }
       throw err;
     }
