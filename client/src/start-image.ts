@@ -16,18 +16,20 @@ const cliMirrors = () => path.resolve(process.env.CD4ML_HOME ?? '.cd4ml', 'cli-m
 export async function startImageBuild(
   client: Client,
   request: ImageRequestInput,
+  /** Wraps the calls to Temporal (the webhook gateway bounds them; the git fetch before is not). */
+  temporalCalls: <R>(fn: () => Promise<R>) => Promise<R> = (fn) => fn(),
 ): Promise<{ handle: WorkflowHandle; attached: boolean; plan: ImagePlan; workflowId: string }> {
   const plan = await resolveImage({ mirrorsDir: cliMirrors() }, request);
   const workflowId = imageWorkflowId(plan.project, plan.contentHash);
   try {
-    const handle = await client.workflow.start('buildImage', {
+    const handle = await temporalCalls(() => client.workflow.start('buildImage', {
       taskQueue: CONTROL_TASK_QUEUE,
       workflowId,
       // The resolved commit, so the workflow builds exactly what was hashed even if the branch moves.
       args: [{ ...request, commit: plan.commit }],
       staticSummary: `image ${plan.project} ${plan.contentHash} (${plan.branch} ${plan.commit.slice(0, 10)})`,
       staticDetails: `requested by ${request.requestedBy ?? 'unknown'}`,
-    });
+    }));
     return { handle, attached: false, plan, workflowId };
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

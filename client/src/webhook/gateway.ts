@@ -20,14 +20,20 @@ export interface Starters {
   buildImage(request: ImageRequestInput): Promise<{ workflowId: string; attached: boolean }>;
 }
 
-export function temporalStarters(client: Client): Starters {
+/**
+ * Each start's calls to Temporal get `deadlineMs` in all (gRPC deadline): a
+ * Temporal that does not answer gets a 503 before GitLab gives up on the
+ * delivery (10 s), not after the SDK's own retries (about 20 s).
+ */
+export function temporalStarters(client: Client, deadlineMs = 6_000): Starters {
+  const bounded = <R>(fn: () => Promise<R>) => client.withDeadline(Date.now() + deadlineMs, fn);
   return {
     async train(request) {
-      const { attached } = await startTraining(client, request);
+      const { attached } = await bounded(() => startTraining(client, request));
       return { workflowId: trainWorkflowId(request.project, request.releaseTag), attached };
     },
     async buildImage(request) {
-      const { attached, workflowId } = await startImageBuild(client, request);
+      const { attached, workflowId } = await startImageBuild(client, request, bounded);
       return { workflowId, attached };
     },
   };
