@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleOptions, type WorkflowHandle } from '@temporalio/client';
-import { CONTROL_TASK_QUEUE, NightlyRequest, nightlyScheduleId, type NightlyRequestInput, type NightlyResult } from '@cd4ml/contracts';
+import { CONTROL_TASK_QUEUE, NightlyRequest, describeInvalid, nightlyScheduleId, type NightlyRequestInput, type NightlyResult } from '@cd4ml/contracts';
 
 export interface NightlyTiming {
   /** Cron expression (5 fields), e.g. "0 2 * * *" for 02:00 every day. */
@@ -23,7 +23,7 @@ export async function setNightlySchedule(
 ): Promise<{ scheduleId: string; created: boolean }> {
   const parsed = NightlyRequest.safeParse(input);
   if (!parsed.success) {
-    throw new Error(`invalid nightly request:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+    throw new Error(describeInvalid('nightly request', parsed.error.issues));
   }
   if (timing.cron.trim().split(/\s+/).length !== 5) {
     throw new Error(`--cron must have 5 fields (minute hour day-of-month month day-of-week), e.g. "0 2 * * *"; got ${JSON.stringify(timing.cron)}`);

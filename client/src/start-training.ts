@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { CONTROL_TASK_QUEUE, TrainingRequest, trainWorkflowId, type TrainingRequestInput, type TrainingResult } from '@cd4ml/contracts';
+import { CONTROL_TASK_QUEUE, TrainingRequest, describeInvalid, trainWorkflowId, type TrainingRequestInput, type TrainingResult } from '@cd4ml/contracts';
 import type { RunOutcome } from './watch-training.ts';
 
 /** The request does not pass the contract: each problem named. */
@@ -30,7 +30,7 @@ export async function startTraining(
 ): Promise<{ handle: WorkflowHandle; attached: boolean }> {
   const parsed = TrainingRequest.safeParse(input);
   if (!parsed.success) {
-    throw new InvalidTrainingRequest(`invalid training request:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+    throw new InvalidTrainingRequest(describeInvalid('training request', parsed.error.issues));
   }
   const request = parsed.data;
   const workflowId = trainWorkflowId(request.project, request.releaseTag);

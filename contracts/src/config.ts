@@ -144,11 +144,24 @@ export const GitLabConfig = z.object({
 }).strict();
 export type GitLabConfig = z.infer<typeof GitLabConfig>;
 
+/**
+ * `invalid <what>:` and a line per problem, path first (`root` when the problem is
+ * the whole input): how a request that fails its schema is reported everywhere.
+ */
+export function describeInvalid(what: string, issues: readonly { path: readonly PropertyKey[]; message: string }[], root = ''): string {
+  return `invalid ${what}:\n${issues.map((i) => `  - ${i.path.map(String).join('.') || root}: ${i.message}`).join('\n')}`;
+}
+
+/** A project's name: cd4ml.yaml's `project`, the first part of ids and store keys. */
+export const ProjectName = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" or "-"');
+/** A location's name: a key of cd4ml.yaml's `locations`. */
+export const LocationName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits or "-"');
+
 export const ProjectConfig = z.object({
-  project: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" or "-"'),
+  project: ProjectName,
   outputs: OutputsConfig.default(OutputsConfig.parse({})),
   gate: GateConfig.default(GateConfig.parse({})),
-  locations: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits or "-"'), LocationConfig)
+  locations: z.record(LocationName, LocationConfig)
     .refine((l) => Object.keys(l).length > 0, 'at least one location'),
   image: ImageConfig.optional(),
   /** Release store override: a folder or s3://bucket/prefix. Default: the control worker's. */

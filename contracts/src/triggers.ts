@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LocationName } from './config.ts';
 import { TrainingRequest, type TrainingResult } from './training.ts';
 
 // What starts a training besides a person at the CLI: a pushed commit whose
@@ -24,7 +25,6 @@ export class CommitCommandError extends Error {
 // A ":" may end the command: "trigger training v1.4: more data".
 const TRAIN = /^trigger training(?:\s+([^\s:]+)(?:\s+on\s+([^\s:]+))?)?(?=[\s:]|$)/i;
 const BUILD_IMAGE = /^build image(?=[\s:]|$)/i;
-const locationName = /^[a-z0-9][a-z0-9-]*$/;
 
 /** The command in a commit message, null when it holds none. */
 export function parseCommitCommand(message: string): CommitCommand | null {
@@ -38,7 +38,7 @@ export function parseCommitCommand(message: string): CommitCommand | null {
   if (!checked.success) {
     throw new CommitCommandError(`"trigger training ${tag}": ${JSON.stringify(tag)} is not a release tag (${checked.error.issues[0]!.message})`);
   }
-  if (location !== undefined && !locationName.test(location)) {
+  if (location !== undefined && !LocationName.safeParse(location).success) {
     throw new CommitCommandError(`"trigger training ${tag} on ${location}": ${JSON.stringify(location)} is not a location name (lower-case letters, digits or "-")`);
   }
   return location === undefined ? { kind: 'train', releaseTag: tag } : { kind: 'train', releaseTag: tag, location };

@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { LatestPointer, NightlyRequest, latestKey, type DataChange, type NightlyRequestInput } from '@cd4ml/contracts';
+import { NightlyRequest, type DataChange, type NightlyRequestInput } from '@cd4ml/contracts';
 import { openStore } from '@cd4ml/stores';
 import { git } from '../git/git.ts';
 import { showFile } from '../git/mirror.ts';
 import { dvcFileHashes } from '../dvc/lock.ts';
-import { readManifest } from '../release/baseline.ts';
+import { latestTag, readManifest } from '../release/baseline.ts';
 import { fetchCommit, parseRequest, projectConfigAt } from './project-at-commit.ts';
 
 export interface NewData {
@@ -35,11 +35,10 @@ export async function findNewData(deps: { mirrorsDir: string; defaultStore: stri
   }
 
   const store = openStore(config.store ?? deps.defaultStore);
-  const latest = await store.getText(latestKey(request.project));
-  const latestTag = latest === null ? null : LatestPointer.parse(JSON.parse(latest)).tag;
-  const released = latestTag === null ? {} : ((await readManifest(store, request.project, latestTag))?.data ?? {});
+  const tag = await latestTag(store, request.project);
+  const released = tag === null ? {} : ((await readManifest(store, request.project, tag))?.data ?? {});
   const changed = Object.entries(now)
     .filter(([file, hash]) => released[file] !== hash)
     .map(([file, hash]) => ({ path: file, released: released[file] ?? null, now: hash }));
-  return { commit, latestTag, changed };
+  return { commit, latestTag: tag, changed };
 }

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { ConfigError, FailureType, parseProjectConfig, type ProjectConfig } from '@cd4ml/contracts';
+import { ConfigError, FailureType, describeInvalid, parseProjectConfig, type ProjectConfig } from '@cd4ml/contracts';
 import { revParse } from '../git/git.ts';
 import { showFile, syncMirror } from '../git/mirror.ts';
 import { ProcessFailed } from '../process/run-process.ts';
@@ -14,8 +14,7 @@ interface RequestSchema<T> {
 export function parseRequest<T>(schema: RequestSchema<T>, input: unknown, what: string): T {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || 'request'}: ${i.message}`);
-  throw ApplicationFailure.nonRetryable(`invalid ${what}:\n  - ${problems.join('\n  - ')}`, FailureType.ConfigInvalid);
+  throw ApplicationFailure.nonRetryable(describeInvalid(what, parsed.error.issues, 'request'), FailureType.ConfigInvalid);
 }
 
 /** Fetches the repository into its mirror and finds the commit: `commit` if given, else the branch head. */

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ProjectName } from '@cd4ml/contracts';
 import { pino } from 'pino';
 import { connectClient } from '../connection.ts';
 import { buildGateway, temporalStarters } from '../webhook/gateway.ts';
@@ -8,7 +9,7 @@ import { parsePort } from './parse-options.ts';
 function collectProject(value: string, prev: Record<string, { repoUrl?: string }>): Record<string, { repoUrl?: string }> {
   const eq = value.indexOf('=');
   const name = eq < 0 ? value : value.slice(0, eq);
-  if (!/^[a-z0-9][a-z0-9._-]*$/.test(name)) throw new Error(`--project ${value}: "${name}" is not a project name (lower-case letters, digits, ".", "_" or "-")`);
+  if (!ProjectName.safeParse(name).success) throw new Error(`--project ${value}: "${name}" is not a project name (lower-case letters, digits, ".", "_" or "-")`);
   const repoUrl = eq < 0 ? undefined : value.slice(eq + 1);
   if (repoUrl === '') throw new Error(`--project ${value}: the clone url after "=" is empty`);
   return { ...prev, [name]: repoUrl === undefined ? {} : { repoUrl } };
