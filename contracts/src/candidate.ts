@@ -18,12 +18,22 @@ export const SmokeSet = z.object({
 });
 export type SmokeSet = z.infer<typeof SmokeSet>;
 
-/** holdout.json: rows the model never saw, with their true class index. */
+/**
+ * holdout.json: rows the model never saw, with the truth for each. Which truth
+ * fields are needed follows the gate's task (`gate.task` in cd4ml.yaml), and the
+ * gate checks them, so a holdout of the wrong kind fails a check naming the field
+ * instead of the whole file:
+ * - classification: `classes` (names, index order) and `labels` (class indexes);
+ * - regression: `targets` (numbers) and, for the prediction-range check,
+ *   `targetRange`, the training set's target range.
+ */
 export const HoldoutSet = z.object({
   features: z.array(z.string()).min(1),
-  classes: z.array(z.string()).min(2),
   inputs: z.array(Tensor).min(1),
-  labels: z.array(z.number().int().nonnegative()).min(1),
+  classes: z.array(z.string()).optional(),
+  labels: z.array(z.unknown()).optional(),
+  targets: z.array(z.unknown()).optional(),
+  targetRange: z.object({ min: z.number(), max: z.number() }).optional(),
 });
 export type HoldoutSet = z.infer<typeof HoldoutSet>;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { artifactUrl } from './release.ts';
+import { GateConfig } from './gate.ts';
 
 // cd4ml.yaml: one file in the ML project's repository. Secrets never go here;
 // the file names environment variables where a secret is needed.
@@ -57,25 +58,6 @@ export type Ec2LocationConfig = z.infer<typeof Ec2Location>;
 export const LocationConfig = z.discriminatedUnion('provider', [LocalLocation, Ec2Location]);
 export type LocationConfig = z.infer<typeof LocationConfig>;
 
-export const GateConfig = z.object({
-  /** Key in metrics.json compared with the baseline. */
-  metric: z.string().default('accuracy'),
-  higherIsBetter: z.boolean().default(true),
-  /** How much worse than the baseline the candidate may be and still pass. */
-  margin: z.number().nonnegative().default(0.02),
-  /**
-   * Per class, how far the predicted count on the holdout may be from the true count:
-   * max(this x true count, sqrt(true count)), since counts vary by about sqrt(n) on small holdouts.
-   */
-  classBalanceTolerance: z.number().positive().default(0.1),
-  /** A fold whose score is further than this from the median fold is an outlier. */
-  foldOutlierMaxDeviation: z.number().positive().default(0.1),
-  probabilitySumTolerance: z.number().positive().default(1e-3),
-  /** Names of the model outputs holding class probabilities and the predicted label. */
-  probabilitiesOutput: z.string().default('probabilities'),
-  labelOutput: z.string().default('label'),
-}).strict();
-export type GateConfig = z.infer<typeof GateConfig>;
 
 export const OutputsConfig = z.object({
   model: z.string().default('model/model.onnx'),

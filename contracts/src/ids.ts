@@ -8,8 +8,18 @@ export const CONTROL_TASK_QUEUE = 'cd4ml-control';
  */
 export const locationTaskQueue = (location: string, instanceId?: string): string =>
   instanceId ? `cd4ml-location-${location}-${instanceId}` : `cd4ml-location-${location}`;
+/**
+ * The queue of one location worker's own checkout (Temporal's worker-specific task
+ * queue): every step of a training after its checkout runs here, so the steps
+ * cannot split across workers. `workerKey` names the host and checkout folder, so
+ * a restarted worker on the same disk serves the same queue.
+ */
+export const checkoutTaskQueue = (queue: string, workerKey: string): string => `${queue}@${workerKey}`;
+/** Polled by every live worker of a location queue: who serves it, and asking one to step aside. */
+export const workerAdminTaskQueue = (queue: string): string => `${queue}/admin`;
 export const trainWorkflowId = (project: string, releaseTag: string): string => `train/${project}/${releaseTag}`;
 export const imageWorkflowId = (project: string, contentHash: string): string => `image/${project}/${contentHash}`;
 export const locationWorkflowId = (location: string): string => `location/${location}`;
 export const nightlyScheduleId = (project: string): string => `nightly/${project}`;
+export const fenceWorkflowId = (queue: string, nonce: string): string => `fence/${queue}/${nonce}`;
 export const reaperScheduleId = (location: string): string => `reaper/${location}`;

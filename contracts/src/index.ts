@@ -3,6 +3,7 @@ export * from './failures.ts';
 export * from './tensor.ts';
 export * from './candidate.ts';
 export * from './config.ts';
+export * from './gate.ts';
 export * from './training.ts';
 export * from './image.ts';
 export * from './release.ts';

@@ -1,3 +1,4 @@
+import { higherIsBetter } from '@cd4ml/contracts';
 import type { Check, GateConfig, GateDecision, HoldoutSet, Metrics, MetricsFile, SmokeSet, Tensor } from '@cd4ml/contracts';
 import {
   baselineCheck, classBalanceCheck, foldOutlierCheck, probabilityRangeCheck, probabilitySumCheck, smokeCheck,
@@ -43,8 +44,9 @@ function holdoutChecks(out: Tensor[], holdout: HoldoutSet, gate: GateConfig): Ch
     checks.push({ name: 'class-balance', passed: false, detail: missingOutput(gate.labelOutput, 'label', out) });
   } else {
     // Labels are class indexes per the contract; a model emitting class names is mapped through holdout.classes.
-    const predicted = labels.data.map((v) => (typeof v === 'string' ? holdout.classes.indexOf(v) : Number(v)));
-    checks.push(classBalanceCheck(predicted, holdout.labels, holdout.classes, gate.classBalanceTolerance));
+    const classes = holdout.classes ?? [];
+    const predicted = labels.data.map((v) => (typeof v === 'string' ? classes.indexOf(v) : Number(v)));
+    checks.push(classBalanceCheck(predicted, (holdout.labels ?? []).map(Number), classes, gate.classBalanceTolerance));
   }
   return checks;
 }
@@ -61,7 +63,7 @@ export async function runGate(input: GateInput, opts?: RunOptions): Promise<Gate
     const [smokeOut = [], holdoutOut = []] = run.results;
     checks.push(
       { name: 'model-loads', passed: true, detail: `inputs ${model.inputs.map(specText).join(', ')}; outputs ${model.outputs.map(specText).join(', ')}` },
-      { name: 'model-runs', passed: true, detail: `smoke and ${holdout.labels.length} holdout rows in ${Date.now() - started} ms` },
+      { name: 'model-runs', passed: true, detail: `smoke and ${holdout.labels?.length ?? holdout.targets?.length ?? 0} holdout rows in ${Date.now() - started} ms` },
       smokeCheck(smokeOut, smoke),
       ...holdoutChecks(holdoutOut, holdout, gate),
     );
@@ -80,7 +82,7 @@ export async function runGate(input: GateInput, opts?: RunOptions): Promise<Gate
   // Metric checks do not need the model; run them anyway so the report is complete.
   checks.push(
     foldOutlierCheck(metrics.folds, gate.foldOutlierMaxDeviation),
-    baselineCheck(gate.metric, metrics[gate.metric], baseline && { tag: baseline.tag, value: baseline.metrics[gate.metric] }, gate.higherIsBetter, gate.margin),
+    baselineCheck(gate.metric, metrics[gate.metric], baseline && { tag: baseline.tag, value: baseline.metrics[gate.metric] }, higherIsBetter(gate), gate.margin),
   );
   const failed = checks.filter((c) => !c.passed);
   return {
