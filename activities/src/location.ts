@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { OutputsConfig, CandidateRef } from '@cd4ml/contracts';
+import type { OutputsConfig, CandidateRef, CheckoutDone } from '@cd4ml/contracts';
 import { checkoutCommit } from './git/checkout.ts';
 import { tagRelease } from './git/tag-release.ts';
 import { pullData, pushArtifacts } from './dvc/sync.ts';
@@ -14,6 +14,10 @@ export interface LocationDeps {
   workdir: string;
   /** Python venv with dvc and the project's libraries. */
   venv: string;
+  /** This worker's own queue, where the steps after a checkout must go. */
+  checkoutQueue: string;
+  /** This worker's identity, for the history and the Web UI. */
+  worker: string;
 }
 
 /** What every location activity needs to find its checkout. */
@@ -30,8 +34,10 @@ export function createLocationActivities(deps: LocationDeps) {
   const env = { venv: deps.venv };
 
   return {
-    async checkout(input: CheckoutRef & { repoUrl: string; commit: string }): Promise<void> {
+    /** The first step of a training on this location: answers where the training's later steps must go. */
+    async checkout(input: CheckoutRef & { repoUrl: string; commit: string }): Promise<CheckoutDone> {
       await checkoutCommit(repoDir(input), input.repoUrl, input.commit);
+      return { checkoutQueue: deps.checkoutQueue, worker: deps.worker };
     },
 
     async dvcPull(input: CheckoutRef): Promise<{ dvcFiles: string[] }> {

@@ -29,6 +29,7 @@ export function renderOutcome(outcome: TrainingOutcome, releaseFolder?: (key: st
   const lines = [
     `${r.decision === 'accepted' ? 'ACCEPTED' : 'REJECTED'}: ${r.releaseTag} from commit ${r.commit.slice(0, 10)}`,
   ];
+  if (r.notes?.length) lines.push('notes:', ...r.notes.map((x) => `  - ${x}`));
   if (r.reasons.length) lines.push('reasons:', ...r.reasons.map((x) => `  - ${x}`));
   lines.push('checks:', ...r.checks.map((c) => `  ${c.passed ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`));
   lines.push('metrics:', ...metricsTable(r.metrics, r.baseline));

@@ -13,6 +13,8 @@ export const FailureType = {
   CapacityUnavailable: 'CapacityUnavailable',
   WorkerDidNotStart: 'WorkerDidNotStart',
   MaxRuntimeExceeded: 'MaxRuntimeExceeded',
+  /** The location worker that held a training's checkout went away, again and again. */
+  WorkerLost: 'WorkerLost',
   /** The Dockerfile does not build at this commit: a retry builds the same thing. */
   ImageBuildFailed: 'ImageBuildFailed',
   /** The registry refused the credentials, or they are not set on the worker. */

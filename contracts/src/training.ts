@@ -46,6 +46,8 @@ export interface TrainingProgress {
   /** Set while the run waits for a busy location: the holder's workflow id. */
   waitingFor?: string;
   stages: { stage: Stage; startedAt: number; endedAt?: number }[];
+  /** What a person should know about this run, e.g. that it started over on another worker. */
+  notes?: string[];
 }
 
 export interface TrainingResult {
@@ -71,6 +73,8 @@ export interface TrainingResult {
    * could not be written is a warning: the release itself is published.
    */
   releasePage?: { published: true; url: string } | { published: false; failureType: string; error: string };
+  /** What happened on the way that a person should know, e.g. a lost worker and the restart from checkout. */
+  notes?: string[];
 }
 
 /** Machine cost estimate in USD: seconds x the location's hourly price; null when no price is configured. */

@@ -6,7 +6,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { type Client, type WorkflowHandle } from '@temporalio/client';
 import { CONTROL_TASK_QUEUE, trainWorkflowId, type TemporalSettings, type TrainingRequestInput, type TrainingResult } from '@cd4ml/contracts';
-import { createControlWorker, createLocationWorker, workflowsPath } from '@cd4ml/workers';
+import { createControlWorker, createLocationWorker, workflowsPath, type LocationWorker } from '@cd4ml/workers';
 import { ExampleRepo, type ExampleRepoOptions } from '@cd4ml/client/demo/example-repo';
 import { TEMPORAL_BIN, VENV } from './paths.ts';
 import { WorkerProcess } from './worker-process.ts';
@@ -22,6 +22,14 @@ const quietLogger = {
 
 export interface RunningWorker {
   stop(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  /** Names the location worker's checkout folder (default: the location's name). */
+  checkout?: string;
+  taskQueue?: string;
+  /** --replace: take over from a live worker of the location. */
+  replace?: boolean;
 }
 
 export interface StackOptions {
@@ -98,31 +106,42 @@ export class Stack {
 
   /** `checkout` names the machine's disk: a launched instance brings a fresh one. */
   async startLocationWorker(location = 'local', checkout = location, taskQueue?: string): Promise<RunningWorker> {
-    const { worker, close } = await createLocationWorker({
+    const worker = await createLocationWorker({
       temporal: this.temporal, location, taskQueue, workdir: this.workdir(checkout), venv: VENV,
     });
-    return this.track(worker, close);
+    return this.track(worker, () => worker.close());
   }
 
   /** Workers as OS processes, for crash tests. */
   async spawnWorker(
     kind: 'control' | 'location', location = 'local', extraEnv: Record<string, string> = {},
-    { checkout = location, taskQueue }: { checkout?: string; taskQueue?: string } = {},
+    opts: SpawnOptions = {},
   ): Promise<WorkerProcess> {
+    const proc = this.spawnWorkerNoWait(kind, location, extraEnv, opts);
+    await proc.waitFor(/worker: polling/, 90_000);
+    return proc;
+  }
+
+  /** The same, returning at once: for a worker expected to refuse to start. */
+  spawnWorkerNoWait(
+    kind: 'control' | 'location', location = 'local', extraEnv: Record<string, string> = {},
+    { checkout = location, taskQueue, replace }: SpawnOptions = {},
+  ): WorkerProcess {
     const env = { TEMPORAL_ADDRESS: this.env.address, CD4ML_HOME: this.home, CD4ML_STORE: this.store, CD4ML_VENV: VENV, ...extraEnv };
     const args = kind === 'location'
-      ? ['--location', location, '--workdir', this.workdir(checkout), ...(taskQueue ? ['--task-queue', taskQueue] : [])]
+      ? ['--location', location, '--workdir', this.workdir(checkout), ...(taskQueue ? ['--task-queue', taskQueue] : []), ...(replace ? ['--replace'] : [])]
       : [];
-    const proc = await WorkerProcess.start(kind, env, args);
+    const proc = WorkerProcess.spawn(kind, env, args);
     this.processes.push(proc);
     return proc;
   }
 
-  private track(worker: Worker, close: () => Promise<void>): RunningWorker {
+  private track(worker: Worker | LocationWorker, close: () => Promise<void>): RunningWorker {
     const running = worker.run();
     const handle: RunningWorker = {
       stop: async () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
+        if (!('getState' in worker)) worker.shutdown();
+        else if (worker.getState() === 'RUNNING') worker.shutdown();
         await running.catch(() => undefined);
         await close();
         this.workers.splice(this.workers.indexOf(handle), 1);

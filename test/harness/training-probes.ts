@@ -51,6 +51,9 @@ export interface ActivityRun {
   /** The attempt recorded in ActivityTaskStarted (Temporal records only the last one); undefined if never started. */
   attempt?: number;
   outcome: 'scheduled' | 'completed' | 'failed' | 'timedOut' | 'canceled';
+  /** The queue it was scheduled on, and the identity of the worker that started its last attempt: only with `{ workers: true }`. */
+  taskQueue?: string;
+  identity?: string;
   /** Event times, epoch ms: only with `{ times: true }`. */
   scheduledAt?: number;
   startedAt?: number;
@@ -65,14 +68,18 @@ export type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 /** The activities a workflow ran, from its history, in the order they were scheduled. */
 export const activityRuns = async (handle: WorkflowHandle): Promise<ActivityRun[]> => activityRunsOf(await handle.fetchHistory());
 
-export function activityRunsOf(history: History, { times = false } = {}): ActivityRun[] {
+export function activityRunsOf(history: History, { times = false, workers = false } = {}): ActivityRun[] {
   const byId = new Map<string, ActivityRun>();
   for (const e of history.events ?? []) {
     const at = (key: 'scheduledAt' | 'startedAt' | 'closedAt') => (times ? { [key]: eventMs(e.eventTime) } : {});
     const scheduled = e.activityTaskScheduledEventAttributes;
-    if (scheduled) byId.set(String(e.eventId), { name: scheduled.activityType?.name ?? '?', outcome: 'scheduled', ...at('scheduledAt') });
+    if (scheduled) {
+      byId.set(String(e.eventId), { name: scheduled.activityType?.name ?? '?', outcome: 'scheduled', ...(workers ? { taskQueue: scheduled.taskQueue?.name ?? undefined } : {}), ...at('scheduledAt') });
+    }
     const started = e.activityTaskStartedEventAttributes;
-    if (started) Object.assign(byId.get(String(started.scheduledEventId))!, { attempt: started.attempt ?? undefined, ...at('startedAt') });
+    if (started) {
+      Object.assign(byId.get(String(started.scheduledEventId))!, { attempt: started.attempt ?? undefined, ...(workers ? { identity: started.identity ?? undefined } : {}), ...at('startedAt') });
+    }
     const ended: [ActivityRun['outcome'], { scheduledEventId?: unknown } | null | undefined][] = [
       ['completed', e.activityTaskCompletedEventAttributes],
       ['failed', e.activityTaskFailedEventAttributes],

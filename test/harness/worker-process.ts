@@ -17,15 +17,25 @@ export class WorkerProcess {
   }
 
   static async start(kind: 'control' | 'location', env: Record<string, string>, args: string[] = []): Promise<WorkerProcess> {
+    const worker = WorkerProcess.spawn(kind, env, args);
+    await worker.waitFor(/worker: polling/, 90_000);
+    return worker;
+  }
+
+  /** Starts the process without waiting for it to poll (e.g. to see it refuse to start). */
+  static spawn(kind: 'control' | 'location', env: Record<string, string>, args: string[] = []): WorkerProcess {
     const entry = path.join(REPO_ROOT, 'workers/src', `${kind}-worker.ts`);
     const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const worker = new WorkerProcess(child, kind);
-    await worker.waitFor(/worker: polling/, 90_000);
-    return worker;
+    return new WorkerProcess(child, kind);
+  }
+
+  /** Its exit code once it has exited (null when killed by a signal). */
+  exitCode(): Promise<number | null> {
+    return this.exited;
   }
 
   get pid(): number {

@@ -1,3 +1,5 @@
 export { createControlWorker, workflowsPath, type ControlWorkerOptions } from './control-worker-setup.ts';
-export { createLocationWorker, type LocationWorkerOptions } from './location-worker-setup.ts';
+export { createLocationWorker, type LocationWorker, type LocationWorkerOptions } from './location-worker-setup.ts';
+export { LocationTaken } from './location-fence.ts';
+export { locationWorkerIdentity } from './location-identity.ts';
 export { cd4mlHome, defaultStore, defaultVenv, defaultWorkdir } from './paths.ts';

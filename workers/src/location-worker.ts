@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { installTemporalLogging, logger } from './logger.ts';
-import { locationTaskQueue, temporalSettings } from '@cd4ml/contracts';
+import { temporalSettings } from '@cd4ml/contracts';
 import { createLocationWorker } from './location-worker-setup.ts';
+import { LocationTaken } from './location-fence.ts';
 import { defaultVenv, defaultWorkdir } from './paths.ts';
 
 const opts = new Command('location-worker')
@@ -10,20 +11,31 @@ const opts = new Command('location-worker')
   .option('--task-queue <name>', 'queue to poll (default cd4ml-location-<location>)', process.env.CD4ML_TASK_QUEUE)
   .option('--workdir <folder>', 'persistent checkouts (default .cd4ml/locations/<location>)')
   .option('--venv <folder>', 'Python venv with dvc and the project libraries', defaultVenv())
+  .option('--replace', 'take over from a live worker of this location (it finishes its running training, then stops)', false)
   .parse()
-  .opts<{ location: string; taskQueue?: string; workdir?: string; venv: string }>();
+  .opts<{ location: string; taskQueue?: string; workdir?: string; venv: string; replace: boolean }>();
 
 installTemporalLogging();
-const { worker, close } = await createLocationWorker({
-  temporal: temporalSettings(),
-  location: opts.location,
-  taskQueue: opts.taskQueue,
-  workdir: opts.workdir ?? defaultWorkdir(opts.location),
-  venv: opts.venv,
-});
-logger.info({ taskQueue: opts.taskQueue ?? locationTaskQueue(opts.location), workdir: opts.workdir }, 'location worker: polling');
+let worker;
 try {
-  await worker.run();
+  worker = await createLocationWorker({
+    temporal: temporalSettings(),
+    location: opts.location,
+    taskQueue: opts.taskQueue,
+    workdir: opts.workdir ?? defaultWorkdir(opts.location),
+    venv: opts.venv,
+    replace: opts.replace,
+    log: (msg) => logger.info(msg),
+  });
+} catch (err) {
+  if (!(err instanceof LocationTaken)) throw err;
+  logger.error({ other: err.other.identity }, err.message);
+  process.exit(2);
+}
+const { identity, queue, checkoutQueue } = worker.identity;
+logger.info({ identity, taskQueue: queue, checkoutQueue }, 'location worker: polling');
+try {
+  await worker.run(); // returns after SIGINT/SIGTERM, or once replaced and its last training is done
 } finally {
-  await close();
+  await worker.close();
 }

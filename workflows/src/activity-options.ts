@@ -1,5 +1,5 @@
 import {
-  ActivityCancellationType, ActivityFailure, ApplicationFailure, proxyActivities, type ActivityOptions,
+  ActivityCancellationType, ActivityFailure, ApplicationFailure, TimeoutFailure, proxyActivities, type ActivityOptions,
 } from '@temporalio/workflow';
 import type { ControlActivities } from '@cd4ml/activities';
 import { durationMs } from '@cd4ml/contracts/config';
@@ -35,4 +35,12 @@ export function surfaced(err: unknown): unknown {
     });
   }
   return err;
+}
+
+/**
+ * No worker took the activity within its schedule-to-start timeout: the worker whose
+ * queue it was sent to is gone. Temporal does not retry this timeout.
+ */
+export function notPickedUp(err: unknown): err is ActivityFailure {
+  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
 }

@@ -3,3 +3,4 @@ export { buildImage } from './build-image.ts';
 export { locationLease } from './location-lease.ts';
 export { reapMachines } from './reap-machines.ts';
 export { nightlyTraining } from './nightly-training.ts';
+export { fenceLocation } from './fence-location.ts';

@@ -26,6 +26,12 @@ export class ProgressTracker {
     this.show();
   }
 
+  /** A line people should see beside the stages (Web UI and the CLI), e.g. a restart on another worker. */
+  note(text: string): void {
+    (this.state.notes ??= []).push(text);
+    this.show();
+  }
+
   /** Seconds spent per stage so far. */
   durations(): Partial<Record<Stage, number>> {
     const now = Date.now();
@@ -38,6 +44,7 @@ export class ProgressTracker {
     const { stage, waitingFor } = this.state;
     const lines = [`**${this.title}**`, '', `stage: \`${stage}\``];
     if (waitingFor) lines.push(`waiting for: ${waitingFor}`);
+    for (const note of this.state.notes ?? []) lines.push(`note: ${note}`);
     lines.push('', ...this.state.stages.map((s) => `- ${s.stage}${s.endedAt ? ` (${((s.endedAt - s.startedAt) / 1000).toFixed(1)} s)` : ' ...'}`));
     setCurrentDetails(lines.join('\n'));
   }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { runDemo, stopDemo } from '../demo/run-demo.ts';
+import { DEFAULT_PORT, runDemo, stopDemo } from '../demo/run-demo.ts';
 
 const home = () => path.resolve(process.env.CD4ML_HOME ?? '.cd4ml');
 
@@ -8,17 +8,26 @@ export function demoCommand(program: Command): void {
   const demo = program
     .command('demo')
     .description('run the example end to end on a local Temporal dev server (what "make demo" runs)')
-    .option('--ui-port <port>', 'Web UI port', '8233')
-    .action(async (o: { uiPort: string }) => {
+    .option('--port <port>', 'port of the demo\'s own Temporal dev server ($CD4ML_DEMO_PORT)', process.env.CD4ML_DEMO_PORT ?? String(DEFAULT_PORT))
+    .option('--ui-port <port>', 'Web UI port (default: the server\'s port + 1000)')
+    .action(async (o: { port: string; uiPort?: string }) => {
+      const port = portNumber(o.port, '--port');
       process.exitCode = await runDemo({
+        port,
         home: home(),
         temporalBin: process.env.CD4ML_TEMPORAL_BIN ?? path.join(home(), 'bin', 'temporal'),
         venv: process.env.CD4ML_VENV ?? path.join(home(), 'venv'),
-        uiPort: Number(o.uiPort),
+        uiPort: o.uiPort ? portNumber(o.uiPort, '--ui-port') : port + 1000,
       });
     });
   demo
     .command('stop')
     .description('stop the demo\'s Temporal dev server and workers')
     .action(async () => stopDemo(home()));
+}
+
+function portNumber(text: string, what: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 64535) throw new Error(`${what} must be a port number (1-64535), not "${text}"`);
+  return n;
 }

@@ -32,9 +32,13 @@ if [ "$PER_INSTANCE_QUEUE" = true ]; then
   instance_id="$(curl -sf -H "X-aws-ec2-metadata-token: $imds_token" http://169.254.169.254/latest/meta-data/instance-id)"
   TASK_QUEUE="$TASK_QUEUE-$instance_id"
 fi
+# The worker's identity in the Web UI names the instance rather than its ip- host name.
+WORKER_HOST="${instance_id:-$(hostname)}"
+
 cat >/etc/cd4ml/location.env <<ENV
 CD4ML_LOCATION=$CD4ML_LOCATION
 CD4ML_TASK_QUEUE=$TASK_QUEUE
+CD4ML_WORKER_HOST=$WORKER_HOST
 TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS
 TEMPORAL_NAMESPACE=$TEMPORAL_NAMESPACE
 CD4ML_HOME=/var/lib/cd4ml

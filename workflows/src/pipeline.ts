@@ -1,0 +1,102 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { CheckoutRef, ControlActivities, Evaluation, Machine, TrainingPlan } from '@cd4ml/activities';
+import { estimatedCost, type TrainingResult } from '@cd4ml/contracts/training';
+import type { CandidateRef } from '@cd4ml/contracts/candidate';
+import { pinnedRef, type ImageResult } from '@cd4ml/contracts/image';
+import { durationMs } from '@cd4ml/contracts/config';
+import { retry } from './activity-options.ts';
+import type { LocationSteps } from './on-location.ts';
+import type { ProgressTracker } from './progress.ts';
+
+const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry });
+const gate = proxyActivities<ControlActivities>({ startToCloseTimeout: '10 minutes', retry });
+
+export interface PipelineRun {
+  plan: TrainingPlan;
+  machine: Machine;
+  image: ImageResult | undefined;
+  progress: ProgressTracker;
+}
+
+/**
+ * The CD4ML pipeline after the checkout: data, training, the gate, and for an
+ * accepted model the artifacts, the tag and the release. `steps` all go to the
+ * worker that holds the checkout.
+ */
+export async function runPipeline(run: PipelineRun, { steps, repro }: LocationSteps): Promise<TrainingResult> {
+  const { plan, progress, image } = run;
+  const { request: req, config } = plan;
+  const ref: CheckoutRef = { project: req.project, projectDir: plan.projectDir };
+
+  progress.enter('dvc-pull');
+  const { dvcFiles } = await steps.dvcPull(ref);
+  progress.enter('dvc-repro');
+  await repro.dvcRepro({
+    ...ref, timeoutMs: durationMs(config.repro.timeout),
+    ...(image && config.image ? { image: { pinnedRef: pinnedRef(image), run: config.image.run } } : {}),
+  });
+  progress.enter('stage-candidate');
+  const candidate = await steps.stageCandidate({ ...ref, store: plan.store, tag: req.releaseTag, outputs: config.outputs, dvcFiles });
+
+  progress.enter('evaluate');
+  const evaluation = await gate.evaluateCandidate({ project: req.project, candidate, gate: config.gate });
+  if (!evaluation.accepted) {
+    await control.discardCandidate({ store: plan.store, key: candidate.key });
+    return resultOf(run, evaluation, {});
+  }
+  return release(run, steps, candidate, evaluation);
+}
+
+/** An accepted candidate: its artifacts to the DVC remote, the git tag, then the release in the store. */
+async function release(run: PipelineRun, steps: LocationSteps['steps'], candidate: CandidateRef, evaluation: Evaluation): Promise<TrainingResult> {
+  const { plan, progress, machine, image } = run;
+  const { request: req, config, commit } = plan;
+  const ref: CheckoutRef = { project: req.project, projectDir: plan.projectDir };
+  progress.enter('dvc-push');
+  await steps.dvcPush(ref);
+  progress.enter('tag');
+  const { tagCommit } = await steps.tagRelease({
+    ...ref, commit, tag: req.releaseTag,
+    message: `cd4ml release ${req.releaseTag}: ${config.gate.metric} ${String(evaluation.metrics[config.gate.metric])}${req.reason ? `\n\n${req.reason}` : ''}`,
+  });
+  progress.enter('publish');
+  const machineSeconds = (Date.now() - machine.startedAt) / 1000;
+  const published = await control.publishRelease({
+    store: plan.store,
+    project: req.project,
+    tag: req.releaseTag,
+    git: { repoUrl: req.repoUrl, branch: req.branch, commit, tagCommit },
+    candidate,
+    checks: evaluation.checks,
+    baseline: evaluation.baseline,
+    model: evaluation.model,
+    ...(image ? { image: { ref: image.ref, digest: image.digest } } : {}),
+    location: req.location,
+    // Up to publishing: the release is written while the machine is still on.
+    machine: {
+      provider: machine.provider, instanceType: machine.instanceType, seconds: machineSeconds,
+      estimatedCost: estimatedCost(machineSeconds, machine.hourlyPrice),
+    },
+    durations: progress.durations(),
+    requestedBy: req.requestedBy,
+    reason: req.reason,
+  });
+  return resultOf(run, evaluation, { release: { store: plan.store, key: published.key, tagCommit } });
+}
+
+function resultOf(run: PipelineRun, evaluation: Evaluation, extra: Partial<TrainingResult>): TrainingResult {
+  return {
+    decision: evaluation.accepted ? 'accepted' : 'rejected',
+    reasons: evaluation.reasons,
+    releaseTag: run.plan.request.releaseTag,
+    commit: run.plan.commit,
+    checks: evaluation.checks,
+    metrics: evaluation.metrics,
+    baseline: evaluation.baseline,
+    durations: run.progress.durations(),
+    machineSeconds: (Date.now() - run.machine.startedAt) / 1000,
+    estimatedCost: null,
+    ...(run.image ? { image: run.image } : {}),
+    ...extra,
+  };
+}
