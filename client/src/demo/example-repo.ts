@@ -4,7 +4,14 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { parseDocument } from 'yaml';
 
-export const EXAMPLE_DIR = fileURLToPath(new URL('../../../examples/penguins', import.meta.url));
+/** The example projects under examples/, all with the same layout (scripts/init_data.py, scripts/append_day.py). */
+export const EXAMPLES = ['penguins', 'diabetes', 'breast-cancer'] as const;
+export type ExampleName = (typeof EXAMPLES)[number];
+
+export const exampleDir = (example: ExampleName): string =>
+  fileURLToPath(new URL(`../../../examples/${example}`, import.meta.url));
+
+export const EXAMPLE_DIR = exampleDir('penguins');
 
 const GIT_ENV = {
   GIT_AUTHOR_NAME: 'cd4ml demo', GIT_AUTHOR_EMAIL: 'demo@localhost',
@@ -13,6 +20,8 @@ const GIT_ENV = {
 };
 
 export interface ExampleRepoOptions {
+  /** Which project under examples/ (default penguins); it names the repository, <root>/<example>.git. */
+  example?: ExampleName;
   /**
    * The DVC remote: s3://bucket/path, with `endpointUrl` for an S3 stand-in
    * (moto, MinIO). Credentials come from the environment (`env` or the
@@ -32,9 +41,11 @@ export class ExampleRepo {
   readonly repoUrl: string;
   readonly workDir: string;
   readonly dvcRemote: string;
+  readonly example: ExampleName;
 
   constructor(readonly root: string, readonly venv: string, private readonly opts: ExampleRepoOptions = {}) {
-    this.repoUrl = path.join(root, 'penguins.git');
+    this.example = opts.example ?? 'penguins';
+    this.repoUrl = path.join(root, `${this.example}.git`);
     this.workDir = path.join(root, 'work');
     this.dvcRemote = opts.dvcRemote?.url ?? path.join(root, 'dvc-remote');
   }
@@ -51,12 +62,12 @@ export class ExampleRepo {
     return r.stdout.trim();
   }
 
-  /** Creates everything from examples/penguins; replaces what was there. */
+  /** Creates everything from examples/<example>; replaces what was there. */
   async create(): Promise<string> {
     await rm(this.root, { recursive: true, force: true });
     await mkdir(this.root, { recursive: true });
     await execa('git', ['init', '--quiet', '--bare', '--initial-branch=main', this.repoUrl]);
-    await cp(EXAMPLE_DIR, this.workDir, {
+    await cp(exampleDir(this.example), this.workDir, {
       recursive: true,
       filter: (src) => !/(__pycache__|\/\.dvc\/|\/data\/|\/model\/|dvc\.lock$|metrics\.json$)/.test(src),
     });
@@ -70,7 +81,7 @@ export class ExampleRepo {
     await this.run('dvc', 'add', '--quiet', 'data/raw');
     await this.run('dvc', 'push', '--quiet');
     await this.run('git', 'add', '-A');
-    await this.run('git', 'commit', '--quiet', '-m', 'penguins: initial data (days 1-6) and pipeline');
+    await this.run('git', 'commit', '--quiet', '-m', `${this.example}: initial data (days 1-6) and pipeline`);
     await this.run('git', 'remote', 'add', 'origin', this.repoUrl);
     await this.run('git', 'push', '--quiet', 'origin', 'main');
     return this.head();

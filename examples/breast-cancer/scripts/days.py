@@ -1,0 +1,46 @@
+"""The breast cancer data set (bundled with scikit-learn), shuffled with a fixed seed and cut into daily chunks."""
+import argparse
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import load_breast_cancer
+
+N_DAYS = 10
+SEED = 20240601
+LABEL = "diagnosis"
+
+
+def day_name(day):
+    return f"day-{day:03d}.csv"
+
+
+def load():
+    """569 tumours: 30 measurements of the cell nuclei (snake_case names) and the diagnosis by name."""
+    data = load_breast_cancer(as_frame=True)
+    df = data.frame.rename(columns=lambda c: c.replace(" ", "_"))
+    df[LABEL] = np.asarray(data.target_names)[df.pop("target")]
+    return df
+
+
+def chunks():
+    df = load()
+    order = np.random.default_rng(SEED).permutation(len(df))
+    df = df.iloc[order].reset_index(drop=True)
+    parts = np.array_split(np.arange(len(df)), N_DAYS)
+    return [df.iloc[idx] for idx in parts]
+
+
+def write_day(data_dir, day, parts=None):
+    parts = parts if parts is not None else chunks()
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / day_name(day)
+    parts[day - 1].to_csv(path, index=False)
+    return path
+
+
+def parse_args(description):
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--data-dir", default="data/raw",
+                    help="directory of the daily CSV chunks (relative to cwd; default data/raw)")
+    return ap.parse_args()
