@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { OutputsConfig, CandidateRef, CheckoutDone } from '@cd4ml/contracts';
+import type { OutputsConfig, CandidateRef, Check, CheckoutDone, CustomCheckConfig } from '@cd4ml/contracts';
 import { checkoutCommit } from './git/checkout.ts';
 import { tagRelease } from './git/tag-release.ts';
 import { pullData, pushArtifacts } from './dvc/sync.ts';
@@ -7,6 +7,8 @@ import { reproPipeline, venvRepro } from './dvc/repro.ts';
 import { reproInImage } from './dvc/repro-in-image.ts';
 import type { TrainingImage } from './image/container-run.ts';
 import { dataHashes } from './dvc/lock.ts';
+import { dvcEnv } from './dvc/dvc.ts';
+import { runCustomChecks } from './gate/custom-checks.ts';
 import { stageCandidate } from './release/stage-candidate.ts';
 
 export interface LocationDeps {
@@ -49,6 +51,11 @@ export function createLocationActivities(deps: LocationDeps) {
       const dir = projectDir(input);
       const command = input.image ? await reproInImage(input.image, repoDir(input), dir) : venvRepro(env);
       return reproPipeline(command, dir, input.timeoutMs);
+    },
+
+    /** The project's own gate checks (gate.checks), in the checkout after dvc repro; failures are failed checks. */
+    async customChecks(input: CheckoutRef & { checks: CustomCheckConfig[]; image?: TrainingImage }): Promise<Check[]> {
+      return runCustomChecks({ checks: input.checks, dir: projectDir(input), checkout: repoDir(input), env: dvcEnv(env), image: input.image });
     },
 
     async stageCandidate(

@@ -22,7 +22,7 @@ export type TrainingRequestInput = z.input<typeof TrainingRequest>;
 
 export const Stage = z.enum([
   'queued', 'resolve', 'lease', 'image', 'start-machine', 'checkout', 'dvc-pull', 'dvc-repro',
-  'stage-candidate', 'evaluate', 'dvc-push', 'tag', 'publish', 'release-page', 'stop-machine', 'done',
+  'custom-checks', 'stage-candidate', 'evaluate', 'dvc-push', 'tag', 'publish', 'release-page', 'stop-machine', 'done',
 ]);
 export type Stage = z.infer<typeof Stage>;
 

@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { CheckoutRef, ControlActivities, Evaluation, Machine, TrainingPlan } from '@cd4ml/activities';
-import { estimatedCost, type TrainingResult } from '@cd4ml/contracts/training';
+import { estimatedCost, type Check, type TrainingResult } from '@cd4ml/contracts/training';
 import type { CandidateRef } from '@cd4ml/contracts/candidate';
 import { pinnedRef, type ImageResult } from '@cd4ml/contracts/image';
 import { durationMs } from '@cd4ml/contracts/config';
@@ -30,16 +30,20 @@ export async function runPipeline(run: PipelineRun, { steps, repro }: LocationSt
 
   progress.enter('dvc-pull');
   const { dvcFiles } = await steps.dvcPull(ref);
+  const inImage = image && config.image ? { image: { pinnedRef: pinnedRef(image), run: config.image.run } } : {};
   progress.enter('dvc-repro');
-  await repro.dvcRepro({
-    ...ref, timeoutMs: durationMs(config.repro.timeout),
-    ...(image && config.image ? { image: { pinnedRef: pinnedRef(image), run: config.image.run } } : {}),
-  });
+  await repro.dvcRepro({ ...ref, timeoutMs: durationMs(config.repro.timeout), ...inImage });
+  // gate.checks is newer than every recorded history, so older runs schedule nothing here.
+  let customChecks: Check[] = [];
+  if (config.gate.checks?.length) {
+    progress.enter('custom-checks');
+    customChecks = await repro.customChecks({ ...ref, checks: config.gate.checks, ...inImage });
+  }
   progress.enter('stage-candidate');
   const candidate = await steps.stageCandidate({ ...ref, store: plan.store, tag: req.releaseTag, outputs: config.outputs, dvcFiles });
 
   progress.enter('evaluate');
-  const evaluation = await gate.evaluateCandidate({ project: req.project, candidate, gate: config.gate });
+  const evaluation = await gate.evaluateCandidate({ project: req.project, candidate, gate: config.gate, customChecks });
   if (!evaluation.accepted) {
     await control.discardCandidate({ store: plan.store, key: candidate.key });
     return resultOf(run, evaluation, {});

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import {
   FailureType, HoldoutSet, MetricsFile, SmokeSet,
-  type CandidateRef, type GateConfig, type GateDecision, type TensorSpec,
+  type Check, type CandidateRef, type GateConfig, type GateDecision, type TensorSpec,
 } from '@cd4ml/contracts';
 import { findBaseline } from '../release/baseline.ts';
 import { openStore } from '@cd4ml/stores';
@@ -12,7 +12,7 @@ import { startHeartbeats } from '../heartbeat.ts';
 export type Evaluation = GateDecision & { model: { inputs: TensorSpec[]; outputs: TensorSpec[] } };
 
 /** The gate as an activity: reads the staged candidate and the last release, runs every check. */
-export async function evaluateCandidate(input: { project: string; candidate: CandidateRef; gate: GateConfig }): Promise<Evaluation> {
+export async function evaluateCandidate(input: { project: string; candidate: CandidateRef; gate: GateConfig; customChecks?: Check[] }): Promise<Evaluation> {
   const store = openStore(input.candidate.store);
   const file = (name: string) => store.localFile(`${input.candidate.key}/${name}`);
   const json = async <T>(name: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { message: string } } }) => {
@@ -34,6 +34,7 @@ export async function evaluateCandidate(input: { project: string; candidate: Can
         metrics: await json(files.metrics, MetricsFile),
         gate: input.gate,
         baseline: await findBaseline(store, input.project),
+        customChecks: input.customChecks ?? [],
       },
       { signal: hb.signal },
     );

@@ -12,6 +12,8 @@ export interface GateInput {
   metrics: MetricsFile;
   gate: GateConfig;
   baseline: { tag: string; metrics: Metrics } | null;
+  /** The project's own checks, already run on the location. */
+  customChecks?: Check[];
 }
 
 export type GateResult = GateDecision & { model: ModelSignature };
@@ -83,6 +85,7 @@ export async function runGate(input: GateInput, opts?: RunOptions): Promise<Gate
   checks.push(
     foldOutlierCheck(metrics.folds, gate.foldOutlierMaxDeviation),
     baselineCheck(gate.metric, metrics[gate.metric], baseline && { tag: baseline.tag, value: baseline.metrics[gate.metric] }, higherIsBetter(gate), gate.margin),
+    ...(input.customChecks ?? []),
   );
   const failed = checks.filter((c) => !c.passed);
   return {

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { EXAMPLES, type ExampleName } from '../demo/example-repo.ts';
 import { DEFAULT_PORT, runDemo, stopDemo } from '../demo/run-demo.ts';
 
 const home = () => path.resolve(process.env.CD4ML_HOME ?? '.cd4ml');
@@ -10,10 +11,12 @@ export function demoCommand(program: Command): void {
     .description('run the example end to end on a local Temporal dev server (what "make demo" runs)')
     .option('--port <port>', 'port of the demo\'s own Temporal dev server ($CD4ML_DEMO_PORT)', process.env.CD4ML_DEMO_PORT ?? String(DEFAULT_PORT))
     .option('--ui-port <port>', 'Web UI port (default: the server\'s port + 1000)')
-    .action(async (o: { port: string; uiPort?: string }) => {
+    .addOption(new Option('--example <name>', 'the example project to train').choices(EXAMPLES).default('penguins'))
+    .action(async (o: { port: string; uiPort?: string; example: ExampleName }) => {
       const port = portNumber(o.port, '--port');
       process.exitCode = await runDemo({
         port,
+        example: o.example,
         home: home(),
         temporalBin: process.env.CD4ML_TEMPORAL_BIN ?? path.join(home(), 'bin', 'temporal'),
         venv: process.env.CD4ML_VENV ?? path.join(home(), 'venv'),

@@ -11,7 +11,7 @@ import { startTraining } from '../start-training.ts';
 import { watchTraining } from '../watch-training.ts';
 import { renderOutcome } from '../render.ts';
 import { Background } from './background.ts';
-import { ExampleRepo } from './example-repo.ts';
+import { ExampleRepo, type ExampleName } from './example-repo.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -23,6 +23,8 @@ export interface DemoOptions {
   /** The dev server's port (this checkout's own server); the Web UI's. */
   port: number;
   uiPort: number;
+  /** Which project under examples/ to train (default penguins). */
+  example?: ExampleName;
 }
 
 const say = (line: string) => console.log(`[demo] ${line}`);
@@ -96,12 +98,12 @@ function portTakenMessage(port: number, opts: DemoOptions): string {
 }
 
 /** The next v1.N that neither the server nor the store has seen, so a demo never collides with earlier runs. */
-async function nextTag(client: Client, store: string, run: number): Promise<string> {
+async function nextTag(client: Client, store: string, project: string, run: number): Promise<string> {
   for (let n = run - 1; ; n++) {
     const tag = `v1.${n}`;
-    if (existsSync(path.join(store, 'penguins', tag))) continue;
+    if (existsSync(path.join(store, project, tag))) continue;
     try {
-      await client.workflow.getHandle(trainWorkflowId('penguins', tag)).describe();
+      await client.workflow.getHandle(trainWorkflowId(project, tag)).describe();
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return tag;
       throw err;
@@ -135,8 +137,10 @@ async function startWorkers(bg: Background, opts: DemoOptions, store: string, ad
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const bg = new Background(opts.home);
   const store = path.join(opts.home, 'releases');
-  const example = new ExampleRepo(path.join(opts.home, 'demo', 'example'), opts.venv);
-  const counterFile = path.join(opts.home, 'demo', 'runs');
+  // penguins keeps the folders it always had, so an existing demo carries on.
+  const name = opts.example ?? 'penguins';
+  const example = new ExampleRepo(path.join(opts.home, 'demo', name === 'penguins' ? 'example' : name), opts.venv, { example: name });
+  const counterFile = path.join(opts.home, 'demo', name === 'penguins' ? 'runs' : `runs-${name}`);
 
   const { address, uiPort } = await ensureTemporal(bg, opts);
   await startWorkers(bg, opts, store, address);
@@ -156,12 +160,12 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   await writeFile(counterFile, String(run));
 
   const client = await connectClient(settings);
-  const tag = await nextTag(client, store, run);
+  const tag = await nextTag(client, store, name, run);
   const { handle } = await startTraining(client, {
-    project: 'penguins', repoUrl: example.repoUrl, branch: 'main', releaseTag: tag,
+    project: name, repoUrl: example.repoUrl, branch: 'main', releaseTag: tag,
     location: 'local', requestedBy: process.env.USER ?? 'demo', reason,
   });
-  const id = trainWorkflowId('penguins', tag);
+  const id = trainWorkflowId(name, tag);
   say(`training ${id}: http://localhost:${uiPort}/namespaces/${settings.namespace}/workflows/${encodeURIComponent(id)}`);
   const outcome = await watchTraining(handle);
   console.log(renderOutcome(outcome, (key, s) => path.join(s, key)));
