@@ -42,12 +42,16 @@ function checkShape(spec: TensorSpec, shape: readonly number[]): void {
   for (const d of shape) {
     if (!Number.isSafeInteger(d) || d < 0) throw new InputError(`input "${spec.name}": shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
   }
-  const misfit = `input "${spec.name}": shape ${shapeText(shape)} does not fit the model's ${shapeText(spec.shape)}`;
-  if (shape.length !== spec.shape.length) throw new InputError(`${misfit} (rank ${shape.length}, the model's is ${spec.shape.length})`);
+  if (shape.length !== spec.shape.length) misfit(spec, shape, `rank ${shape.length}, the model's is ${spec.shape.length}`);
   for (let i = 0; i < spec.shape.length; i++) {
     const want = spec.shape[i]!;
-    if (want >= 0 && shape[i] !== want) throw new InputError(`${misfit} (dimension ${i} is ${shape[i]}, must be ${want}; -1 is free)`);
+    if (want >= 0 && shape[i] !== want) misfit(spec, shape, `dimension ${i} is ${shape[i]}, must be ${want}; -1 is free`);
   }
+}
+
+/** Built only when thrown: the checks run twice per request. */
+function misfit(spec: TensorSpec, shape: readonly number[], why: string): never {
+  throw new InputError(`input "${spec.name}": shape ${shapeText(shape)} does not fit the model's ${shapeText(spec.shape)} (${why})`);
 }
 
 /**
