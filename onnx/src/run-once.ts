@@ -27,7 +27,7 @@ export interface RunOnceResult {
   results: TypedTensor[][];
 }
 
-/** Each input's buffer once: moving one twice, or a view's buffer, is what postMessage refuses. */
+/** Each input's buffer, listed once (postMessage refuses a buffer listed twice); a view moves its whole buffer. */
 function buffersOf(inputs: readonly TypedTensor[]): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];
   for (const t of inputs) {
