@@ -9,6 +9,7 @@ RUN npm install -g pnpm@10.34.9
 WORKDIR /app
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
 COPY contracts/package.json contracts/
+COPY onnx/package.json onnx/
 COPY stores/package.json stores/
 COPY workflows/package.json workflows/
 COPY activities/package.json activities/

@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GateConfig, HoldoutSet, MetricsFile, SmokeSet, type Tensor } from '@cd4ml/contracts';
 import {
-  baselineCheck, classBalanceCheck, describeModel, foldOutlierCheck, probabilityRangeCheck, probabilitySumCheck,
-  runGate, smokeCheck,
+  baselineCheck, classBalanceCheck, foldOutlierCheck, probabilityRangeCheck, probabilitySumCheck, runGate, smokeCheck,
 } from '@cd4ml/activities/gate/index';
 
 // Fixtures come from test/fixtures/gate/make_models.py (see its docstring to regenerate).
@@ -16,6 +15,7 @@ const json = (name: string): unknown => JSON.parse(readFileSync(fixture(name), '
 
 const t = (name: string, datatype: Tensor['datatype'], shape: number[], data: number[]): Tensor => ({ name, datatype, shape, data });
 
+// The comparison and its wording are @cd4ml/onnx's (onnx-smoke.test.ts); here, that the gate reports it as `smoke`.
 describe('smokeCheck', () => {
   const smoke: SmokeSet = {
     inputs: [t('input', 'FP32', [1, 2], [1, 2])],
@@ -23,15 +23,9 @@ describe('smokeCheck', () => {
     tolerance: 1e-4,
   };
   const label = t('label', 'INT64', [2], [0, 2]);
-  const probs = (data: number[]): Tensor => t('probabilities', 'FP32', [2, 2], data);
   it.each([
-    ['identical', [label, probs([0.25, 0.75, 0.5, 0.5])], true, /probabilities max \|diff\| 0 <= tolerance 1.0e-4/],
-    ['within tolerance', [label, probs([0.25003, 0.75, 0.5, 0.5])], true, /max \|diff\| 3.0e-5 <= tolerance/],
-    ['beyond tolerance', [label, probs([0.25, 0.75, 0.5, 0.5003])], false, /probabilities max \|diff\| 3.0e-4 at \[3\].*> tolerance 1.0e-4/],
-    ['NaN output', [label, probs([0.25, NaN, 0.5, 0.5])], false, /max \|diff\| Infinity at \[1\]/],
-    ['label differs', [t('label', 'INT64', [2], [0, 1]), probs([0.25, 0.75, 0.5, 0.5])], false, /label: 1 of 2 values differ \(first \[1\]: 1 vs expected 2\)/],
-    ['missing output', [label], false, /output probabilities missing \(model gave: label\)/],
-    ['shape mismatch', [label, t('probabilities', 'FP32', [1, 4], [0.25, 0.75, 0.5, 0.5])], false, /shape \[1,4\] != expected \[2,2\]/],
+    ['within tolerance', [label, t('probabilities', 'FP32', [2, 2], [0.25003, 0.75, 0.5, 0.5])], true, /max \|diff\| 3.0e-5 <= tolerance/],
+    ['missing output', [label], false, /^output probabilities missing \(model gave: label\)$/],
   ] as const)('%s', (_, actual, passed, detail) => {
     const c = smokeCheck([...actual], smoke);
     expect(c).toMatchObject({ name: 'smoke', passed });
@@ -153,13 +147,6 @@ describe('runGate on real ONNX models', () => {
   const base = { modelPath: fixture('good.onnx'), smoke, holdout, metrics, gate, baseline: null };
   const failed = (d: { checks: { name: string; passed: boolean }[] }): string[] => d.checks.filter((c) => !c.passed).map((c) => c.name);
 
-  it('describes the model from its metadata', async () => {
-    expect(await describeModel(fixture('good.onnx'))).toEqual({
-      inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }],
-      outputs: [{ name: 'label', datatype: 'INT64', shape: [-1] }, { name: 'probabilities', datatype: 'FP32', shape: [-1, 3] }],
-    });
-  });
-
   it('accepts the good model', async () => {
     const d = await runGate({ ...base, baseline: { tag: 'v1.3', metrics: { accuracy: 0.95, folds: [0.9, 0.9] } } });
     expect(d.reasons).toEqual([]);
@@ -196,7 +183,9 @@ describe('runGate on real ONNX models', () => {
     const renamed = { ...smoke, inputs: smoke.inputs.map((i) => ({ ...i, name: 'features' })) };
     const d = await runGate({ ...base, smoke: renamed });
     expect(d.accepted).toBe(false);
-    expect(d.reasons).toEqual([expect.stringMatching(/^model-runs: .*'input'.*\(model inputs: input FP32\[-1,4\]\)/)]);
+    expect(d.reasons).toEqual([
+      'model-runs: unknown input "features"; the model takes input FP32[-1,4] (model inputs: input FP32[-1,4])',
+    ]);
   });
 
   it('rejects a candidate worse than the baseline beyond the margin', async () => {

@@ -1,61 +1,20 @@
-import type { Check, SmokeSet, Tensor } from '@cd4ml/contracts';
+import type { Check, SmokeSet } from '@cd4ml/contracts';
+import { compareOutputs, formatNumber as fmt, type OutputTensor } from '@cd4ml/onnx';
 
 // Pure gate checks. Each returns a Check whose detail states the figure and
 // the threshold, so a rejected release explains itself in the report. Bad
 // figures (NaN, missing values, mismatched lengths) fail the check; nothing
 // here throws.
 
-/** Short human number: 0.9412, 3.1e-6, 12. */
-export function fmt(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  if (n !== 0 && Math.abs(n) < 1e-3) return n.toExponential(1);
-  return String(Number(n.toPrecision(4)));
-}
-
 // Float sums like 0.94 - 0.96 land a hair beyond 0.02; boundaries must pass.
 const EPS = 1e-9;
 
-const INTEGER_TYPES = new Set(['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'BYTES']);
-
 const check = (name: string, passed: boolean, detail: string): Check => ({ name, passed, detail });
 
-/** Every expected smoke output is produced, same shape; floats within tolerance, integers exactly. */
-export function smokeCheck(actual: Tensor[], smoke: SmokeSet): Check {
-  const problems: string[] = [];
-  const notes: string[] = [];
-  for (const exp of smoke.expectedOutputs) {
-    const got = actual.find((t) => t.name === exp.name);
-    if (!got) {
-      problems.push(`output ${exp.name} missing (model gave: ${actual.map((t) => t.name).join(', ') || 'none'})`);
-      continue;
-    }
-    if (got.shape.join(',') !== exp.shape.join(',') || got.data.length !== exp.data.length) {
-      problems.push(`${exp.name} shape [${got.shape}] != expected [${exp.shape}]`);
-      continue;
-    }
-    if (INTEGER_TYPES.has(exp.datatype)) {
-      // Labels and other discrete outputs must match exactly.
-      const bad = exp.data.map((v, i) => (String(got.data[i]) === String(v) ? -1 : i)).filter((i) => i >= 0);
-      if (bad.length === 0) notes.push(`${exp.name} exact (${exp.data.length} values)`);
-      else {
-        const i = bad[0]!;
-        problems.push(`${exp.name}: ${bad.length} of ${exp.data.length} values differ (first [${i}]: ${got.data[i]} vs expected ${exp.data[i]})`);
-      }
-      continue;
-    }
-    let worst = -1;
-    let worstDiff = 0;
-    exp.data.forEach((v, i) => {
-      const diff = Math.abs(Number(got.data[i]) - Number(v));
-      // NaN on either side is the worst possible element.
-      const d = Number.isNaN(diff) ? Infinity : diff;
-      if (worst < 0 || d > worstDiff) [worst, worstDiff] = [i, d];
-    });
-    const where = `[${worst}] ${fmt(Number(got.data[worst]))} vs ${fmt(Number(exp.data[worst]))}`;
-    if (worstDiff <= smoke.tolerance) notes.push(`${exp.name} max |diff| ${fmt(worstDiff)} <= tolerance ${fmt(smoke.tolerance)}`);
-    else problems.push(`${exp.name} max |diff| ${fmt(worstDiff)} at ${where} > tolerance ${fmt(smoke.tolerance)}`);
-  }
-  return problems.length ? check('smoke', false, problems.join('; ')) : check('smoke', true, notes.join('; '));
+/** Every expected smoke output is produced, same shape; floats within tolerance, integers exactly (serving's wording too). */
+export function smokeCheck(actual: readonly OutputTensor[], smoke: SmokeSet): Check {
+  const { passed, detail } = compareOutputs(actual, smoke.expectedOutputs, smoke.tolerance);
+  return check('smoke', passed, detail);
 }
 
 type Numbers = ArrayLike<number>;

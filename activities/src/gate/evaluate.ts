@@ -3,7 +3,7 @@ import type { Check, GateConfig, GateDecision, HoldoutSet, Metrics, MetricsFile,
 import {
   baselineCheck, classBalanceCheck, foldOutlierCheck, probabilityRangeCheck, probabilitySumCheck, smokeCheck,
 } from './checks.ts';
-import { OnnxError, runBatches, type ModelSignature, type RunOptions } from './onnx-runner.ts';
+import { fromJsonTensor, OnnxError, runModelOnce, toJsonTensor, type ModelSignature, type RunOnceOptions } from '@cd4ml/onnx';
 
 export interface GateInput {
   modelPath: string;
@@ -54,15 +54,15 @@ function holdoutChecks(out: Tensor[], holdout: HoldoutSet, gate: GateConfig): Ch
 }
 
 /** Gate a candidate model: every check runs and is reported; accepted only if all pass. Never throws for a bad model. */
-export async function runGate(input: GateInput, opts?: RunOptions): Promise<GateResult> {
+export async function runGate(input: GateInput, opts?: RunOnceOptions): Promise<GateResult> {
   const { modelPath, smoke, holdout, metrics, gate, baseline } = input;
   const checks: Check[] = [];
   let model: ModelSignature = { inputs: [], outputs: [] };
   try {
     const started = Date.now();
-    const run = await runBatches(modelPath, [smoke.inputs, holdout.inputs], opts);
+    const run = await runModelOnce(modelPath, [smoke.inputs.map(fromJsonTensor), holdout.inputs.map(fromJsonTensor)], opts);
     model = run.model;
-    const [smokeOut = [], holdoutOut = []] = run.results;
+    const [smokeOut = [], holdoutOut = []] = run.results.map((outputs) => outputs.map(toJsonTensor));
     checks.push(
       { name: 'model-loads', passed: true, detail: `inputs ${model.inputs.map(specText).join(', ')}; outputs ${model.outputs.map(specText).join(', ')}` },
       { name: 'model-runs', passed: true, detail: `smoke and ${holdout.labels?.length ?? holdout.targets?.length ?? 0} holdout rows in ${Date.now() - started} ms` },

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type onResponseHookHandler } from 'fastify';
-import type { Datatype, TensorSpec } from '@cd4ml/contracts';
+import type { Datatype } from '@cd4ml/contracts';
+import { checkSignature, InputError, isDatatype } from '@cd4ml/onnx';
 import { InferenceError, type InferResult, type InferTensor, type ModelRegistry, type ServedModel } from '../model/types.ts';
 import { createMetrics, type FailureReason } from './metrics.ts';
-import { BadRequest, elementCount, fromBinary, fromJson, isDatatype, jsonDataText, toBinary, toJson } from './tensors.ts';
+import { BadRequest, elementCount, fromBinary, fromJson, jsonDataText, toBinary, toJson } from './tensors.ts';
 
 // The HTTP side of serving:
 //  - Open Inference Protocol v2 REST (KServe / Triton / MLServer), with the
@@ -39,6 +40,7 @@ const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'obj
 const statusOf = (err: unknown): 400 | 404 | 413 | 503 | undefined => {
   if (err instanceof BadRequest) return err.status;
   if (err instanceof InferenceError) return err.status;
+  if (err instanceof InputError) return 400;
   const e = err as { name?: unknown; status?: unknown };
   if (e && e.name === 'InferenceError' && (e.status === 400 || e.status === 404 || e.status === 503)) return e.status;
   return undefined;
@@ -153,33 +155,6 @@ export function parseInferRequest(json: unknown, binary: Buffer | null): ParsedI
   return { id: json.id as string | undefined, inputs, outputs, binaryAll };
 }
 
-const list = (s: TensorSpec[]): string => s.map((x) => `${x.name} ${x.datatype} ${JSON.stringify(x.shape)}`).join(', ');
-
-/** Checks the request against the model's signature (names, datatypes, shapes; -1 is a free dimension). */
-function checkSignature(model: ServedModel, req: ParsedInfer): void {
-  const specs = model.manifest.model.inputs;
-  for (const t of req.inputs) {
-    let spec: TensorSpec | undefined;
-    for (const s of specs) if (s.name === t.name) spec = s;
-    if (!spec) throw new BadRequest(`unknown input "${t.name}": model ${model.name} takes ${list(specs)}`);
-    if (spec.datatype !== t.datatype) throw new BadRequest(`input "${t.name}": datatype ${t.datatype}, the model takes ${spec.datatype}`);
-    let fits = spec.shape.length === t.shape.length;
-    for (let i = 0; fits && i < spec.shape.length; i++) fits = spec.shape[i]! < 0 || spec.shape[i] === t.shape[i];
-    if (!fits) throw new BadRequest(`input "${t.name}": shape ${JSON.stringify(t.shape)} does not fit the model's ${JSON.stringify(spec.shape)} (-1 is free)`);
-  }
-  if (req.inputs.length < specs.length) {
-    for (const s of specs) {
-      if (!req.inputs.some((t) => t.name === s.name)) throw new BadRequest(`input "${s.name}" is missing: model ${model.name} takes ${list(specs)}`);
-    }
-  }
-  const outs = model.manifest.model.outputs;
-  for (const o of req.outputs ?? []) {
-    if (!outs.some((s) => s.name === o.name)) {
-      throw new BadRequest(`unknown output "${o.name}": model ${model.name} has ${outs.map((s) => s.name).join(', ')}`);
-    }
-  }
-}
-
 interface Prepared {
   inputs: InferTensor[];
   outputs?: string[] | undefined;
@@ -189,8 +164,10 @@ interface Prepared {
 function prepareInfer(req: FastifyRequest, model: ServedModel): Prepared & { parsed: ParsedInfer } {
   const { json, binary } = splitBody(req);
   const parsed = parseInferRequest(json, binary);
-  checkSignature(model, parsed);
-  return { inputs: parsed.inputs, outputs: parsed.outputs?.map((o) => o.name), parsed };
+  const outputs = parsed.outputs?.map((o) => o.name);
+  // Before the registry sees it: names, datatypes and shapes against the release this request will run on.
+  checkSignature(model.manifest.model, parsed.inputs, outputs);
+  return { inputs: parsed.inputs, outputs, parsed };
 }
 
 // ---- responses ----

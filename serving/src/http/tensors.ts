@@ -1,4 +1,5 @@
 import type { Datatype } from '@cd4ml/contracts';
+import { elementBytes, floatToHalf, halfToFloat, isHeldAs, plainValues } from '@cd4ml/onnx';
 import type { InferTensor, TensorData } from '../model/types.ts';
 
 // Tensor (de)serialisation for the Open Inference Protocol v2 REST API:
@@ -14,16 +15,6 @@ export class BadRequest extends Error {
   }
 }
 
-export const DATATYPES: readonly Datatype[] = [
-  'BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64',
-  'FP16', 'FP32', 'FP64', 'BYTES',
-];
-
-const ELEMENT_BYTES: Record<Datatype, number> = {
-  BOOL: 1, UINT8: 1, UINT16: 2, UINT32: 4, UINT64: 8, INT8: 1, INT16: 2, INT32: 4, INT64: 8,
-  FP16: 2, FP32: 4, FP64: 8, BYTES: 0,
-};
-
 const INT_RANGE: Partial<Record<Datatype, [number, number]>> = {
   UINT8: [0, 0xff], UINT16: [0, 0xffff], UINT32: [0, 0xffffffff],
   INT8: [-0x80, 0x7f], INT16: [-0x8000, 0x7fff], INT32: [-0x80000000, 0x7fffffff],
@@ -37,16 +28,7 @@ const FP32_OVERFLOW = 3.4028235677973366e38;
 /** Largest tensor a request may describe (elements); keeps a lying shape from allocating gigabytes. */
 const MAX_ELEMENTS = 1 << 28;
 
-/** The typed array holding each fixed-size datatype (FP16 as raw half bits). */
-const TYPED: Record<Datatype, Function> = {
-  BOOL: Uint8Array, UINT8: Uint8Array, UINT16: Uint16Array, UINT32: Uint32Array, UINT64: BigUint64Array,
-  INT8: Int8Array, INT16: Int16Array, INT32: Int32Array, INT64: BigInt64Array,
-  FP16: Uint16Array, FP32: Float32Array, FP64: Float64Array, BYTES: Array,
-};
-
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-export const isDatatype = (x: unknown): x is Datatype => typeof x === 'string' && (DATATYPES as string[]).includes(x);
 
 const describe = (v: unknown): string =>
   typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : String(v);
@@ -173,7 +155,7 @@ function typedFromBytes(datatype: Datatype, bytes: Uint8Array): TensorData {
   // Copy into a fresh, aligned buffer: request body slices can start at any offset.
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);
-  if (!LITTLE_ENDIAN && ELEMENT_BYTES[datatype] > 1) swapBytes(copy, ELEMENT_BYTES[datatype]);
+  if (!LITTLE_ENDIAN && elementBytes(datatype) > 1) swapBytes(copy, elementBytes(datatype));
   const b = copy.buffer;
   switch (datatype) {
     case 'UINT8': return copy;
@@ -212,7 +194,7 @@ export function fromBinary(datatype: Datatype, shape: number[], bytes: Uint8Arra
     if (out.length !== count) throw new BadRequest(`${what}: shape ${JSON.stringify(shape)} needs ${count} elements, binary data has ${out.length}`);
     return out;
   }
-  const expected = count * ELEMENT_BYTES[datatype];
+  const expected = count * elementBytes(datatype);
   if (bytes.byteLength !== expected) {
     throw new BadRequest(`${what}: shape ${JSON.stringify(shape)} of ${datatype} needs ${expected} bytes, binary_data_size is ${bytes.byteLength}`);
   }
@@ -241,14 +223,14 @@ export function fromBinary(datatype: Datatype, shape: number[], bytes: Uint8Arra
 
 // ---- outputs ---------------------------------------------------------------
 
-/** JSON `data` for an output tensor: numbers (INT64 too), booleans or strings. */
+/** JSON `data` for an output tensor: numbers (INT64 too), booleans or strings; non-finite floats as null. */
 export function toJson(t: InferTensor): Array<number | boolean | string | null> {
-  const d = t.data;
-  if (Array.isArray(d)) return d;
-  if (d instanceof BigInt64Array || d instanceof BigUint64Array) return Array.from(d, (x) => Number(x));
-  if (t.datatype === 'FP16' && d instanceof Uint16Array) return Array.from(d, halfToFloat);
-  if (t.datatype === 'BOOL' && d instanceof Uint8Array) return Array.from(d, (x) => x !== 0);
-  return Array.from(d as ArrayLike<number>, (x) => (Number.isFinite(x) ? x : null));
+  const values: Array<number | boolean | string | null> = plainValues(t);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'number' && !Number.isFinite(v)) values[i] = null;
+  }
+  return values;
 }
 
 /**
@@ -286,9 +268,9 @@ export function toBinary(t: InferTensor): Uint8Array {
     if (t.datatype === 'BOOL') return Uint8Array.from(d as unknown[], (x) => (x ? 1 : 0));
     return toBinary({ ...t, data: fromJson(t.datatype, [d.length], d, `output "${t.name}"`) });
   }
-  const size = ELEMENT_BYTES[t.datatype];
+  const size = elementBytes(t.datatype);
   let view = d as Exclude<TensorData, unknown[]>;
-  if (!(view instanceof TYPED[t.datatype])) {
+  if (!isHeldAs(t.datatype, view)) {
     // The typed array does not have the datatype's layout: convert element by element.
     view = fromJson(t.datatype, [view.length], toJson(t), `output "${t.name}"`) as typeof view;
   }
@@ -301,9 +283,6 @@ export function toBinary(t: InferTensor): Uint8Array {
 
 // ---- FP16 ------------------------------------------------------------------
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
 function toHalf(src: Float32Array | Float64Array): Uint16Array {
   const out = new Uint16Array(src.length);
   for (let i = 0; i < src.length; i++) {
@@ -312,34 +291,4 @@ function toHalf(src: Float32Array | Float64Array): Uint16Array {
     out[i] = floatToHalf(v);
   }
   return out;
-}
-
-export function floatToHalf(v: number): number {
-  f32[0] = v;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  let exp = ((x >>> 23) & 0xff) - 127 + 15;
-  let mant = x & 0x7fffff;
-  if (((x >>> 23) & 0xff) === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  if (exp >= 0x1f) return sign | 0x7c00;
-  if (exp <= 0) {
-    if (exp < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - exp;
-    let h = mant >>> shift;
-    if ((mant >>> (shift - 1)) & 1 && ((mant & ((1 << (shift - 1)) - 1)) || (h & 1))) h++;
-    return sign | h;
-  }
-  let h = (exp << 10) | (mant >>> 13);
-  if (mant & 0x1000 && (mant & 0x2fff)) h++;
-  return sign | h;
-}
-
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }

@@ -1,11 +1,10 @@
-import { Worker } from 'node:worker_threads';
-import type { TensorSpec } from '@cd4ml/contracts';
-import { concatRequests, splitOutputs, type ModelSignature, type ValidRequest } from './tensors.ts';
+import { OnnxError, SessionThread, type ModelSignature, type ResultMessage, type ValidInputs } from '@cd4ml/onnx';
+import { concatRequests, splitOutputs } from './batch.ts';
 import { InferenceError, type InferTensor } from './types.ts';
 import type { Logger } from './logger.ts';
 
-// The worker threads of one loaded release: each holds one onnxruntime
-// session and runs one job at a time. Requests queue here; when the model can
+// The worker threads of one loaded release: each a SessionThread holding one
+// onnxruntime session, running one job at a time. Requests queue here; when the model can
 // be batched, queued requests are stacked along dimension 0 (up to
 // maxBatchSize rows, or whatever arrived within maxBatchDelayMs) and run as one
 // session.run on the least busy (= an idle) worker, then split back.
@@ -48,25 +47,10 @@ interface Running {
 
 interface Slot {
   index: number;
-  worker: Worker;
+  thread: SessionThread;
   ready: boolean;
   gone: boolean;
   running: Running | null;
-}
-
-type WorkerMessage =
-  | { type: 'ready'; inputs: TensorSpec[]; outputs: TensorSpec[] }
-  | { type: 'failed'; message: string }
-  | { type: 'result'; id: number; ok: true; outputs: InferTensor[] }
-  | { type: 'result'; id: number; ok: false; message: string };
-
-const WORKER_URL = new URL('./worker.mjs', import.meta.url);
-
-export class ModelLoadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ModelLoadError';
-  }
 }
 
 export class WorkerPool {
@@ -84,17 +68,17 @@ export class WorkerPool {
 
   private constructor(private readonly opts: PoolOptions, readonly signature: ModelSignature) {}
 
-  /** Starts every worker and waits until each has loaded the model; throws ModelLoadError otherwise. */
+  /** Starts every worker and waits until each has loaded the model; throws OnnxError (phase 'load') otherwise. */
   static async start(opts: PoolOptions): Promise<WorkerPool> {
     const started = await Promise.allSettled(Array.from({ length: opts.workers }, () => spawn(opts)));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
-      await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.worker.terminate() : undefined)));
-      throw failed.reason instanceof Error ? failed.reason : new ModelLoadError(String(failed.reason));
+      for (const r of started) if (r.status === 'fulfilled') r.value.close();
+      throw failed.reason instanceof Error ? failed.reason : new OnnxError('load', String(failed.reason));
     }
-    const ok = started.map((r) => (r as PromiseFulfilledResult<Spawned>).value);
+    const ok = started.map((r) => (r as PromiseFulfilledResult<SessionThread>).value);
     const pool = new WorkerPool(opts, ok[0]!.signature);
-    ok.forEach((s, index) => pool.adopt(index, s.worker));
+    ok.forEach((thread, index) => pool.adopt(index, thread));
     return pool;
   }
 
@@ -108,7 +92,7 @@ export class WorkerPool {
   }
 
   /** Queues a validated request; resolves with its outputs. */
-  submit(req: ValidRequest): Promise<JobResult> {
+  submit(req: ValidInputs): Promise<JobResult> {
     if (this.closed) return Promise.reject(new InferenceError(503, `${this.opts.label} is closed`));
     return new Promise<JobResult>((resolve, reject) => {
       this.queue.push({ inputs: req.inputs, outputs: req.outputs, rows: req.rows, enqueuedAt: performance.now(), solo: false, resolve, reject });
@@ -135,7 +119,7 @@ export class WorkerPool {
 
   /** Test hook: makes worker `index` exit as if it had crashed. */
   crashWorkerForTest(index: number): void {
-    this.slots[index]?.worker.postMessage({ type: 'exit' });
+    this.slots[index]?.thread.crashForTest();
   }
 
   /** Waits until nothing is queued or running, then stops the workers. New requests are still accepted until then. */
@@ -148,9 +132,8 @@ export class WorkerPool {
   }
 
   /**
-   * Stops the workers now; anything queued fails with 503. Only for idle
-   * pools: terminating a worker inside session.run aborts the process
-   * (onnxruntime-node), which is why close() waits for the runs to finish.
+   * Stops the workers now; anything queued or running fails with 503. A
+   * worker inside session.run ends once the run returns (see SessionThread.close).
    */
   terminate(): void {
     if (this.closed) return;
@@ -160,7 +143,7 @@ export class WorkerPool {
     this.timer = null;
     for (const slot of this.slots) {
       slot.gone = true;
-      void slot.worker.terminate();
+      slot.thread.close();
       this.failRunning(slot, `${this.opts.label} was shut down`);
     }
     for (const job of this.queue.splice(0)) job.reject(new InferenceError(503, `${this.opts.label} was shut down`));
@@ -169,12 +152,10 @@ export class WorkerPool {
 
   // ---- internals ----
 
-  private adopt(index: number, worker: Worker): void {
-    const slot: Slot = { index, worker, ready: true, gone: false, running: null };
+  private adopt(index: number, thread: SessionThread): void {
+    const slot: Slot = { index, thread, ready: true, gone: false, running: null };
     this.slots[index] = slot;
-    worker.on('message', (msg: WorkerMessage) => this.onMessage(slot, msg));
-    worker.on('error', (err) => this.onGone(slot, `inference worker crashed: ${err.message}`));
-    worker.on('exit', (code) => this.onGone(slot, `inference worker exited with code ${code}`));
+    thread.listen({ onResult: (msg) => this.onMessage(slot, msg), onGone: (reason) => this.onGone(slot, reason) });
     this.pump();
   }
 
@@ -182,7 +163,6 @@ export class WorkerPool {
     if (slot.gone) return;
     slot.gone = true;
     slot.ready = false;
-    void slot.worker.terminate();
     this.opts.logger.error({ model: this.opts.label, worker: slot.index, reason }, 'inference worker lost; replacing it');
     this.failRunning(slot, `${reason}; the request was not completed, retry it`);
     this.notifyIdle();
@@ -191,10 +171,10 @@ export class WorkerPool {
 
   private respawn(index: number): void {
     spawn(this.opts).then(
-      (s) => {
-        if (this.closed) return void s.worker.terminate();
+      (thread) => {
+        if (this.closed) return thread.close();
         this.respawnDelayMs = 200;
-        this.adopt(index, s.worker);
+        this.adopt(index, thread);
       },
       (err: unknown) => {
         if (this.closed) return;
@@ -285,7 +265,7 @@ export class WorkerPool {
     const batchSize = this.batching ? jobs.reduce((n, j) => n + j.rows, 0) : 1;
     slot.running = { id, jobs, started: performance.now(), batchSize };
     try {
-      slot.worker.postMessage({ type: 'run', id, inputs, outputs }, transfer);
+      slot.thread.run(id, inputs, outputs, transfer);
     } catch (err) {
       slot.running = null;
       for (const job of jobs) job.reject(new InferenceError(400, `inputs could not be sent to the model: ${(err as Error).message}`));
@@ -293,8 +273,7 @@ export class WorkerPool {
     }
   }
 
-  private onMessage(slot: Slot, msg: WorkerMessage): void {
-    if (msg.type !== 'result') return;
+  private onMessage(slot: Slot, msg: ResultMessage): void {
     const running = slot.running;
     if (!running || running.id !== msg.id) return;
     slot.running = null;
@@ -330,41 +309,5 @@ export class WorkerPool {
   }
 }
 
-interface Spawned {
-  worker: Worker;
-  signature: ModelSignature;
-}
-
-/** Starts one worker and waits for its session; rejects with ModelLoadError. */
-function spawn(opts: PoolOptions): Promise<Spawned> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_URL, { workerData: { modelPath: opts.modelPath, threads: opts.threads } });
-    const cleanup = (): void => {
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-      worker.off('exit', onExit);
-    };
-    const onMessage = (msg: WorkerMessage): void => {
-      if (msg.type === 'ready') {
-        cleanup();
-        resolve({ worker, signature: { inputs: msg.inputs, outputs: msg.outputs } });
-      } else if (msg.type === 'failed') {
-        cleanup();
-        void worker.terminate();
-        reject(new ModelLoadError(`onnxruntime could not load the model: ${msg.message}`));
-      }
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      void worker.terminate();
-      reject(new ModelLoadError(`inference worker failed while loading: ${err.message}`));
-    };
-    const onExit = (code: number): void => {
-      cleanup();
-      reject(new ModelLoadError(`inference worker exited with code ${code} while loading`));
-    };
-    worker.on('message', onMessage);
-    worker.on('error', onError);
-    worker.on('exit', onExit);
-  });
-}
+/** One worker with the model loaded (onnxruntime intra-op threads as configured). */
+const spawn = (opts: PoolOptions): Promise<SessionThread> => SessionThread.start(opts.modelPath, { threads: opts.threads });

@@ -5,7 +5,7 @@ import { WorkerPool } from './pool.ts';
 import {
   ReleaseMissingError, ReleaseRefusedError, readLatestTag, readRelease, releaseFingerprint,
 } from './release.ts';
-import { batchable, compareOutputs, compareSignatures, fromJsonTensor, validateRequest } from './tensors.ts';
+import { batchable, compareOutputs, compareSignatures, fromJsonTensor, InputError, validateInputs } from '@cd4ml/onnx';
 import { consoleLogger, type Logger } from './logger.ts';
 import {
   InferenceError, type InferResult, type InferTensor, type ModelRegistry, type RefusedRelease, type ServedModel,
@@ -137,11 +137,11 @@ class Registry implements ModelRegistry {
         }
         target = draining;
       }
-      const valid = validateRequest(target.served.manifest.model, request, target.batchable);
+      const valid = validateInputs(target.served.manifest.model, request, target.batchable);
       const served = target.served;
       return target.pool.submit(valid).then((r) => ({ model: served, outputs: r.outputs, queueMs: r.queueMs, batchSize: r.batchSize }));
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(err instanceof InputError ? new InferenceError(400, err.message) : err);
     }
   }
 
@@ -182,12 +182,12 @@ class Registry implements ModelRegistry {
     try {
       const mismatch = compareSignatures(manifest.model, pool.signature);
       if (mismatch.length) throw refuse(`model does not match its manifest: ${mismatch.join('; ')}`);
-      const canBatch = batchable(manifest.model.inputs, manifest.model.outputs) && batchable(pool.signature.inputs, pool.signature.outputs);
+      const canBatch = batchable(manifest.model) && batchable(pool.signature);
       pool.batching = canBatch;
       if (manifest.smoke.expectedOutputs.length === 0) throw refuse('smoke test has no expected outputs');
       let smokeInputs: InferTensor[];
       try {
-        smokeInputs = validateRequest(manifest.model, { inputs: manifest.smoke.inputs.map(fromJsonTensor) }, canBatch).inputs;
+        smokeInputs = validateInputs(manifest.model, { inputs: manifest.smoke.inputs.map(fromJsonTensor) }, canBatch).inputs;
       } catch (err) {
         throw refuse(`smoke inputs do not fit the model: ${(err as Error).message}`);
       }
@@ -198,8 +198,8 @@ class Registry implements ModelRegistry {
         throw refuse(`smoke run failed: ${(err as Error).message}`);
       }
       for (const outputs of results) {
-        const problems = compareOutputs(outputs, manifest.smoke.expectedOutputs, manifest.smoke.tolerance);
-        if (problems.length) throw refuse(`smoke test failed: ${problems.join('; ')}`);
+        const smoke = compareOutputs(outputs, manifest.smoke.expectedOutputs, manifest.smoke.tolerance);
+        if (!smoke.passed) throw refuse(`smoke test failed: ${smoke.detail}`);
       }
       this.logger.info(
         { model: project, version: tag, workers: this.workers, batching: canBatch, ms: Math.round(performance.now() - started) },

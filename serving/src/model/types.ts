@@ -1,19 +1,13 @@
-import type { Datatype, ReleaseManifest } from '@cd4ml/contracts';
+import type { ReleaseManifest } from '@cd4ml/contracts';
+import type { TensorData, TypedTensor } from '@cd4ml/onnx';
 
 // The boundary between the model side (loading, verifying, running releases)
 // and the HTTP side (protocols, metrics). The HTTP side only uses these types.
 
-export type TensorData =
-  | Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array
-  | Uint8Array | Uint16Array | Uint32Array | BigUint64Array | boolean[] | string[];
+export type { TensorData };
 
 /** A tensor on its way in or out: OIP layout, data already typed (flat, row-major). */
-export interface InferTensor {
-  name: string;
-  datatype: Datatype;
-  shape: number[];
-  data: TensorData;
-}
+export type InferTensor = TypedTensor;
 
 export interface ServedModel {
   /** The project name: the model's name in the protocols. */

@@ -1,20 +1,19 @@
-// One inference worker thread: holds one onnxruntime InferenceSession and runs
-// the jobs the pool sends it, one at a time. onnxruntime-node's session.run
-// blocks the event loop, so serving never runs it on the main thread. Plain
-// .mjs so it runs without tsx's loader (worker threads do not inherit it).
+// One onnxruntime InferenceSession in a worker thread, for the gate (one
+// thread per evaluation) and for serving (long-lived threads fed batches).
+// onnxruntime-node's session.run blocks its thread, so neither runs it on the
+// main one. Plain .mjs: worker threads do not reliably inherit tsx's loader.
+// session-thread.ts is the other side of this protocol.
 //
-// workerData: { modelPath: string, threads: number }
+// workerData: { modelPath: string, threads?: number, ortTypes: Record<Datatype, ort type name> }
 // posts once: { type: 'ready', inputs: TensorSpec[], outputs: TensorSpec[] } | { type: 'failed', message }
-// receives:   { type: 'run', id, inputs: InferTensor[], outputs?: string[] }
-// posts:      { type: 'result', id, ok: true, outputs: InferTensor[] } | { type: 'result', id, ok: false, message }
+// receives:   { type: 'run', id, inputs: TypedTensor[], outputs?: string[] }
+// posts:      { type: 'result', id, ok: true, outputs: TypedTensor[] } (output buffers moved, not copied)
+//           | { type: 'result', id, ok: false, message }
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 
-const TO_ORT = {
-  BOOL: 'bool', UINT8: 'uint8', INT8: 'int8', UINT16: 'uint16', INT16: 'int16', UINT32: 'uint32', INT32: 'int32',
-  INT64: 'int64', UINT64: 'uint64', FP16: 'float16', FP32: 'float32', FP64: 'float64', BYTES: 'string',
-};
-const FROM_ORT = Object.fromEntries(Object.entries(TO_ORT).map(([oip, t]) => [t, oip]));
+const { modelPath, threads, ortTypes } = workerData;
+const FROM_ORT = Object.fromEntries(Object.entries(ortTypes).map(([oip, t]) => [t, oip]));
 
 const errorText = (err) => (err instanceof Error ? err.message : String(err));
 
@@ -31,17 +30,14 @@ function specs(metadata) {
 }
 
 function fromOrt(name, value, transfer) {
-  const datatype = FROM_ORT[value.type] ?? 'BYTES';
-  const shape = Array.from(value.dims, Number);
-  let data;
-  if (value.type === 'bool') data = Array.from(value.data, (v) => v !== 0);
-  else if (value.type === 'string') data = Array.from(value.data, String);
-  else {
-    // A copy owned by this thread, so its buffer can be transferred.
-    data = value.data.slice();
+  let data = value.data;
+  if (ArrayBuffer.isView(data)) {
+    // onnxruntime hands each output its own buffer: move it. A view of a larger or shared one is copied first.
+    const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && !transfer.includes(data.buffer);
+    if (!whole) data = data.slice();
     transfer.push(data.buffer);
   }
-  return { name, datatype, shape, data };
+  return { name, datatype: FROM_ORT[value.type] ?? 'BYTES', shape: Array.from(value.dims, Number), data };
 }
 
 let session;
@@ -49,7 +45,7 @@ let tensorOutputs = [];
 
 async function run(msg) {
   const feeds = {};
-  for (const t of msg.inputs) feeds[t.name] = new ort.Tensor(TO_ORT[t.datatype], t.data, t.shape);
+  for (const t of msg.inputs) feeds[t.name] = new ort.Tensor(ortTypes[t.datatype], t.data, t.shape);
   const fetches = msg.outputs && msg.outputs.length ? msg.outputs : tensorOutputs;
   const out = await session.run(feeds, fetches);
   const transfer = [];
@@ -57,10 +53,10 @@ async function run(msg) {
   return { outputs, transfer };
 }
 
-// Jobs run strictly one after another (the pool sends one at a time anyway).
+// Jobs run strictly one after another (both callers send one at a time anyway).
 let chain = Promise.resolve();
 parentPort.on('message', (msg) => {
-  // Tests simulate a crashed worker with this (between runs: see pool.ts).
+  // Tests simulate a crashed worker with this.
   if (msg?.type === 'exit') process.exit(1);
   if (msg?.type !== 'run') return;
   chain = chain.then(async () => {
@@ -74,8 +70,8 @@ parentPort.on('message', (msg) => {
 });
 
 try {
-  const threads = Math.max(1, Number(workerData.threads) || 1);
-  session = await ort.InferenceSession.create(workerData.modelPath, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+  const options = threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {};
+  session = await ort.InferenceSession.create(modelPath, options);
   const outputs = specs(session.outputMetadata);
   tensorOutputs = outputs.map((o) => o.name);
   parentPort.postMessage({ type: 'ready', inputs: specs(session.inputMetadata), outputs });
