@@ -52,7 +52,7 @@ export function weightedMetric(stats: RowStatistics, counts: Counts | null = nul
     }
     case 'confusion': {
       const table = new Float64Array(stats.classes * stats.classes);
-      weightedCells(w, stats.cells, table);
+      weightedCells(w, stats.cells, table, new Float64Array(4 * table.length));
       return stats.finalize(table);
     }
     case 'ranked': return weightedRocAuc(stats, w);

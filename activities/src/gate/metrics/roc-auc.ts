@@ -6,6 +6,8 @@ import type { Counts, RankStatistics } from './row-statistics.ts';
 // sorted by score once; under any row weights the area is then one pass:
 //   AUC = sum over negatives of (positives scored higher + half the tied positives) / (P x N),
 // which is exactly the trapezoidal area under sklearn's ROC curve, ties included.
+// The pass treats all scores as distinct (no branch on the data); runs of tied
+// scores then get a correction from a second pass over those rows only.
 
 export function rocAucStatistics(truth: ClassificationTruth, outputs: ClassificationOutputs): Outcome<RankStatistics> {
   const k = truth.classes.length;
@@ -26,47 +28,55 @@ export function rocAucStatistics(truth: ClassificationTruth, outputs: Classifica
   for (let i = 0; i < rows; i++) order[i] = i;
   order.sort((a, b) => score[b]! - score[a]! || a - b);
   const positive = new Float64Array(rows);
-  const ends: number[] = [];
+  const ties: number[] = [];
+  let start = 0;
   for (let j = 0; j < rows; j++) {
     positive[j] = labels.value[order[j]!]!;
-    if (j + 1 === rows || score[order[j + 1]!] !== score[order[j]!]) ends.push(j + 1);
+    if (j + 1 < rows && score[order[j + 1]!] === score[order[j]!]) continue;
+    if (j > start) ties.push(start, j + 1);
+    start = j + 1;
   }
-  const tieEnds = ends.length === rows ? null : Int32Array.from(ends);
-  return ok({ kind: 'ranked', metric: 'roc_auc', rows, order, positive, tieEnds });
+  return ok({ kind: 'ranked', metric: 'roc_auc', rows, order, positive, ties: Int32Array.from(ties) });
+}
+
+/**
+ * What the distinct-scores pass got wrong on tied runs: it counted each
+ * (positive, negative) pair inside a run as ordered by sorted position (1 if
+ * the positive came first, else 0) where it is a tie worth 1/2.
+ */
+function tieCorrection(s: RankStatistics, counts: Counts): number {
+  const { order, positive, ties } = s;
+  let correction = 0;
+  for (let g = 0; g < ties.length; g += 2) {
+    let p = 0;
+    let n = 0;
+    let counted = 0;
+    for (let j = ties[g]!; j < ties[g + 1]!; j++) {
+      const w = counts[order[j]!]!;
+      const pw = w * positive[j]!;
+      counted += (w - pw) * p;
+      p += pw;
+      n += w - pw;
+    }
+    correction += (p * n) / 2 - counted;
+  }
+  return correction;
 }
 
 /** The area under row weights; NaN when the weighted rows hold one class only (sklearn: undefined). */
 export function weightedRocAuc(s: RankStatistics, counts: Counts): number {
-  const { order, positive, tieEnds } = s;
+  const { order, positive } = s;
   let above = 0;
   let area = 0;
   let total = 0;
-  if (tieEnds === null) {
-    // Distinct scores: no tie bookkeeping, no data-dependent branch.
-    for (let j = 0; j < order.length; j++) {
-      const w = counts[order[j]!]!;
-      const p = w * positive[j]!;
-      area += (w - p) * above;
-      above += p;
-      total += w;
-    }
-  } else {
-    let start = 0;
-    for (let g = 0; g < tieEnds.length; g++) {
-      const end = tieEnds[g]!;
-      let p = 0;
-      let w = 0;
-      for (let j = start; j < end; j++) {
-        const c = counts[order[j]!]!;
-        p += c * positive[j]!;
-        w += c;
-      }
-      area += (w - p) * (above + p / 2);
-      above += p;
-      total += w;
-      start = end;
-    }
+  for (let j = 0; j < order.length; j++) {
+    const w = counts[order[j]!]!;
+    const p = w * positive[j]!;
+    area += (w - p) * above;
+    above += p;
+    total += w;
   }
+  if (s.ties.length) area += tieCorrection(s, counts);
   const negatives = total - above;
   return above > 0 && negatives > 0 ? area / (above * negatives) : NaN;
 }

@@ -42,8 +42,8 @@ export interface RankStatistics {
   order: Int32Array;
   /** 1 where the row at that sorted position is of the positive class, else 0. */
   positive: Float64Array;
-  /** Exclusive end of each run of equal scores in sorted order; null when no two scores tie. */
-  tieEnds: Int32Array | null;
+  /** Runs of two or more equal scores in sorted order, as start, end (exclusive) pairs; empty when no scores tie. */
+  ties: Int32Array;
 }
 
 export type RowStatistics = ColumnStatistics | ConfusionStatistics | RankStatistics;
@@ -101,8 +101,22 @@ export function weightedColumnSums(counts: Counts, columns: readonly Float64Arra
   if (j < columns.length) out[j] = sum1(counts, columns[j]!);
 }
 
-/** out[cell] = total weight of the rows in that cell (out is zeroed first). */
-export function weightedCells(counts: Counts, cells: Int32Array, out: Float64Array): void {
-  out.fill(0);
-  for (let i = 0; i < cells.length; i++) out[cells[i]!]! += counts[i]!;
+/**
+ * out[cell] = total weight of the rows in that cell. Consecutive rows mostly
+ * fall in the same few cells (the diagonal), so four interleaved copies of the
+ * table (`scratch`, 4 x out.length) keep each addition from waiting on the last.
+ */
+export function weightedCells(counts: Counts, cells: Int32Array, out: Float64Array, scratch: Float64Array): void {
+  const size = out.length;
+  scratch.fill(0);
+  const n = cells.length;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    scratch[cells[i]!]! += counts[i]!;
+    scratch[size + cells[i + 1]!]! += counts[i + 1]!;
+    scratch[2 * size + cells[i + 2]!]! += counts[i + 2]!;
+    scratch[3 * size + cells[i + 3]!]! += counts[i + 3]!;
+  }
+  for (; i < n; i++) scratch[cells[i]!]! += counts[i]!;
+  for (let c = 0; c < size; c++) out[c] = scratch[c]! + scratch[size + c]! + scratch[2 * size + c]! + scratch[3 * size + c]!;
 }
