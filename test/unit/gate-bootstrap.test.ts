@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CLASSIFICATION_METRICS, REGRESSION_METRICS, type GateMetric } from '@cd4ml/contracts';
 import type { ClassificationTruth, Outputs, RegressionTruth, Truth } from '@cd4ml/activities/gate/metrics/index';
 import {
-  binomialTwoSidedHalf, bootstrapMetric, drawCounts, mcnemarExact, pairedBootstrap, sortedQuantile, Xoshiro128,
+  binomialTwoSidedHalf, bootstrapMetric, drawCounts, mcnemarExact, pairedBootstrap, pairedBootstrapAll, sortedQuantile, Xoshiro128,
   type BootstrapOptions,
 } from '@cd4ml/activities/gate/statistics/index';
 import { metricStatistics } from '@cd4ml/activities/gate/metrics/index';
@@ -117,6 +117,19 @@ describe('paired bootstrap', () => {
     const other = valueOf(bootstrapMetric('accuracy', data.truth, data.c, data.b, { ...OPTIONS, seed: 2 }));
     expect(other.difference).toBe(a.difference);
     expect([other.lo, other.hi]).not.toEqual([a.lo, a.hi]);
+  });
+
+  it('several metrics on shared resamples give each metric its own interval', () => {
+    const probabilities = Float64Array.from({ length: 600 }, (_, i) => (i % 2 ? (i % 7) / 7 : 0));
+    for (let r = 0; r < 300; r++) probabilities[2 * r] = 1 - probabilities[2 * r + 1]!;
+    const c = { ...data.c, probabilities };
+    const b = { ...data.b, probabilities: probabilities.map((p, i) => (i % 2 ? (p + 0.3) / 1.3 : 1 - (1 - p + 0.3) / 1.3)) };
+    const metrics = ['accuracy', 'f1_macro', 'roc_auc', 'log_loss'] as const;
+    const pairs = metrics.map((m) => ({ candidate: valueOf(metricStatistics(m, data.truth, c)), baseline: valueOf(metricStatistics(m, data.truth, b)) }));
+    const short = valueOf(metricStatistics('accuracy', { ...data.truth, labels: [0, 1] }, { predicted: [0, 1] }));
+    const all = pairedBootstrapAll([...pairs, { candidate: short, baseline: short }], OPTIONS);
+    expect(all.slice(0, 4)).toEqual(pairs.map((p) => pairedBootstrap(p.candidate, p.baseline, OPTIONS)));
+    expect(all[4]).toEqual({ ok: false, error: 'accuracy is on 2 rows, the first metric on 300: not the same holdout' });
   });
 
   it('covers the true accuracy difference at about the nominal 95% (300 simulated holdouts)', () => {

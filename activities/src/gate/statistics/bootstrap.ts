@@ -45,24 +45,13 @@ function optionsProblem(o: BootstrapOptions, rows: number): string | null {
   return null;
 }
 
-/** The paired bootstrap interval of the difference between two models' statistics on the same holdout rows. */
-export function pairedBootstrap(candidate: RowStatistics, baseline: RowStatistics, options: BootstrapOptions): Outcome<PairedInterval> {
-  const rows = candidate.rows;
-  const problem = optionsProblem(options, rows);
-  if (problem) return fail(problem);
-  const kernel = differenceKernel(candidate, baseline);
-  if (typeof kernel === 'string') return fail(kernel);
-  const c = weightedMetric(candidate);
-  const b = weightedMetric(baseline);
-  const rng = new Xoshiro128(options.seed);
-  const counts = new Int32Array(rows);
-  const differences = new Float64Array(options.resamples);
-  let defined = 0;
-  for (let r = 0; r < options.resamples; r++) {
-    drawCounts(rng, counts);
-    const d = kernel(counts);
-    if (!Number.isNaN(d)) differences[defined++] = d;
-  }
+export interface StatisticsPair {
+  candidate: RowStatistics;
+  baseline: RowStatistics;
+}
+
+function intervalOf(pair: StatisticsPair, differences: Float64Array, defined: number, options: BootstrapOptions): Outcome<PairedInterval> {
+  const { candidate, baseline } = pair;
   const undefinedResamples = options.resamples - defined;
   if (defined < options.resamples / 2) {
     return fail(`${candidate.metric} is undefined in ${undefinedResamples} of ${options.resamples} resamples ` +
@@ -70,11 +59,49 @@ export function pairedBootstrap(candidate: RowStatistics, baseline: RowStatistic
   }
   const sorted = differences.subarray(0, defined).sort();
   const alpha = (1 - options.confidence) / 2;
+  const c = weightedMetric(candidate);
+  const b = weightedMetric(baseline);
   return ok({
     metric: candidate.metric, candidate: c, baseline: b, difference: c - b,
     lo: sortedQuantile(sorted, alpha), hi: sortedQuantile(sorted, 1 - alpha),
-    confidence: options.confidence, resamples: options.resamples, rows, seed: options.seed, undefinedResamples,
+    confidence: options.confidence, resamples: options.resamples, rows: candidate.rows, seed: options.seed, undefinedResamples,
   });
+}
+
+/**
+ * Paired bootstrap intervals of several metrics on the same resamples: drawing
+ * the resamples is most of the work, so this costs little more than the
+ * slowest metric alone. Each metric's interval equals pairedBootstrap's for it.
+ */
+export function pairedBootstrapAll(pairs: readonly StatisticsPair[], options: BootstrapOptions): Outcome<PairedInterval>[] {
+  const rows = pairs[0]?.candidate.rows ?? 0;
+  const problem = optionsProblem(options, rows);
+  if (problem) return pairs.map(() => fail(problem));
+  const kernels = pairs.map(({ candidate, baseline }) => (candidate.rows === rows
+    ? differenceKernel(candidate, baseline)
+    : `${candidate.metric} is on ${candidate.rows} rows, the first metric on ${rows}: not the same holdout`));
+  const differences = pairs.map(() => new Float64Array(options.resamples));
+  const defined = pairs.map(() => 0);
+  const rng = new Xoshiro128(options.seed);
+  const counts = new Int32Array(rows);
+  for (let r = 0; r < options.resamples; r++) {
+    drawCounts(rng, counts);
+    for (let m = 0; m < kernels.length; m++) {
+      const kernel = kernels[m]!;
+      if (typeof kernel === 'string') continue;
+      const d = kernel(counts);
+      if (!Number.isNaN(d)) differences[m]![defined[m]!++] = d;
+    }
+  }
+  return pairs.map((pair, m) => {
+    const kernel = kernels[m]!;
+    return typeof kernel === 'string' ? fail(kernel) : intervalOf(pair, differences[m]!, defined[m]!, options);
+  });
+}
+
+/** The paired bootstrap interval of the difference between two models' statistics on the same holdout rows. */
+export function pairedBootstrap(candidate: RowStatistics, baseline: RowStatistics, options: BootstrapOptions): Outcome<PairedInterval> {
+  return pairedBootstrapAll([{ candidate, baseline }], options)[0]!;
 }
 
 /** metricStatistics for both models, then pairedBootstrap; errors name the model whose outputs are wrong. */
