@@ -4,7 +4,9 @@ import type { ClassificationOutputs, Outputs, RegressionOutputs, Truth } from '.
 import { fail, ok, type Outcome } from './outcome.ts';
 import { regressionStatistics } from './regression.ts';
 import { rocAucStatistics, weightedRocAuc } from './roc-auc.ts';
-import { totalWeight, unitCounts, weightedCells, weightedColumnSums, type Counts, type RowStatistics } from './row-statistics.ts';
+import {
+  cellScratchSize, totalWeight, unitCounts, weightedCells, weightedColumnSums, type Counts, type RowStatistics,
+} from './row-statistics.ts';
 
 // The metrics cd4ml computes itself on the holdout, with scikit-learn 1.9's
 // semantics. metricStatistics reduces the data to per-row statistics once;
@@ -13,7 +15,7 @@ import { totalWeight, unitCounts, weightedCells, weightedColumnSums, type Counts
 export type { Outcome } from './outcome.ts';
 export type * from './inputs.ts';
 export type { ColumnStatistics, ConfusionStatistics, Counts, RankStatistics, RowStatistics } from './row-statistics.ts';
-export { unitCounts, weightedCells, weightedColumnSums } from './row-statistics.ts';
+export { cellScratchSize, unitCounts, weightedCells, weightedColumnSums } from './row-statistics.ts';
 export { weightedRocAuc } from './roc-auc.ts';
 
 const isClassification = (m: string): boolean => (CLASSIFICATION_METRICS as readonly string[]).includes(m);
@@ -52,7 +54,7 @@ export function weightedMetric(stats: RowStatistics, counts: Counts | null = nul
     }
     case 'confusion': {
       const table = new Float64Array(stats.classes * stats.classes);
-      weightedCells(w, stats.cells, table, new Float64Array(4 * table.length));
+      weightedCells(w, stats.cells, table, new Float64Array(cellScratchSize(table.length)));
       return stats.finalize(table);
     }
     case 'ranked': return weightedRocAuc(stats, w);

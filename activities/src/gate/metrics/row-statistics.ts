@@ -101,15 +101,24 @@ export function weightedColumnSums(counts: Counts, columns: readonly Float64Arra
   if (j < columns.length) out[j] = sum1(counts, columns[j]!);
 }
 
+/** Scratch space weightedCells wants for a table of `size` cells. */
+export const cellScratchSize = (size: number): number => (size <= 1024 ? 4 * size : 0);
+
 /**
  * out[cell] = total weight of the rows in that cell. Consecutive rows mostly
- * fall in the same few cells (the diagonal), so four interleaved copies of the
- * table (`scratch`, 4 x out.length) keep each addition from waiting on the last.
+ * fall in the same few cells (the diagonal), so for small tables four
+ * interleaved copies (`scratch`, cellScratchSize long) keep each addition from
+ * waiting on the last; large tables would cost more to clear than that saves.
  */
 export function weightedCells(counts: Counts, cells: Int32Array, out: Float64Array, scratch: Float64Array): void {
   const size = out.length;
-  scratch.fill(0);
   const n = cells.length;
+  if (scratch.length < 4 * size) {
+    out.fill(0);
+    for (let i = 0; i < n; i++) out[cells[i]!]! += counts[i]!;
+    return;
+  }
+  scratch.fill(0);
   let i = 0;
   for (; i + 3 < n; i += 4) {
     scratch[cells[i]!]! += counts[i]!;

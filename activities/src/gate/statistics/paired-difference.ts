@@ -1,5 +1,5 @@
 import {
-  weightedCells, weightedColumnSums, weightedRocAuc,
+  cellScratchSize, weightedCells, weightedColumnSums, weightedRocAuc,
   type ColumnStatistics, type ConfusionStatistics, type Counts, type RowStatistics,
 } from '../metrics/index.ts';
 
@@ -67,7 +67,7 @@ function confusionDifference(c: ConfusionStatistics, b: ConfusionStatistics): Di
   const size = c.classes * c.classes;
   const tc = new Float64Array(size);
   const tb = new Float64Array(size);
-  const scratch = new Float64Array(4 * size);
+  const scratch = new Float64Array(cellScratchSize(size));
   return (counts) => {
     weightedCells(counts, c.cells, tc, scratch);
     weightedCells(counts, b.cells, tb, scratch);
