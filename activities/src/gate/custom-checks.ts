@@ -3,7 +3,7 @@ import { CustomCheckAnswer, durationMs, type Check, type CustomCheckConfig } fro
 import { containerRemoveArgs, containerRunArgs, type TrainingImage } from '../image/container-run.ts';
 import { capture, ProcessFailed, runProcess } from '../process/run-process.ts';
 import { startHeartbeats } from '../heartbeat.ts';
-import { fmt } from './checks.ts';
+import { formatNumber as fmt } from '@cd4ml/onnx';
 
 /** A check's detail travels through workflow history: keep it short. */
 const MAX_DETAIL = 1500;

@@ -1,5 +1,5 @@
 import type { GatePolicy } from '@cd4ml/contracts';
-import { fmt } from './checks.ts';
+import { formatNumber as fmt } from '@cd4ml/onnx';
 import type { PairedInterval } from './statistics/bootstrap.ts';
 
 // The gate's decision on the paired bootstrap interval of metric(candidate) -

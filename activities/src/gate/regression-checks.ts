@@ -1,5 +1,5 @@
 import type { Check } from '@cd4ml/contracts';
-import { fmt } from './checks.ts';
+import { formatNumber as fmt } from '@cd4ml/onnx';
 import { finiteValues } from './metrics/inputs.ts';
 
 // Sanity checks of a regression model's holdout predictions. Like checks.ts,
