@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TensorSpec, Tensor } from './tensor.ts';
-import { Check } from './training.ts';
+import { Check, GateComparison, PlotFile } from './training.ts';
 
 const metricValue = z.union([z.number(), z.array(z.number())]);
 
@@ -14,7 +14,14 @@ export const ReleaseManifest = z.object({
   git: z.object({ repoUrl: z.string(), branch: z.string(), commit: z.string(), tagCommit: z.string() }),
   data: z.record(z.string(), z.string()),
   params: z.record(z.string(), z.unknown()),
+  /** As cd4ml measured them on the holdout; before cd4ml 0.3, what metrics.json reported. */
   metrics: z.record(z.string(), metricValue),
+  /** metrics.json, as the training code reported it (absent before cd4ml 0.3). */
+  reportedMetrics: z.record(z.string(), metricValue).optional(),
+  /** The gate's comparison with the baseline (absent before cd4ml 0.3). */
+  gate: GateComparison.optional(),
+  /** Plots stored with the release, linked from report.md. */
+  plots: z.array(PlotFile).optional(),
   baseline: z.object({ tag: z.string(), metrics: z.record(z.string(), metricValue) }).nullable(),
   checks: z.array(Check),
   model: z.object({

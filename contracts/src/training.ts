@@ -31,12 +31,50 @@ export type Check = z.infer<typeof Check>;
 
 export type Metrics = Record<string, number | number[]>;
 
+/**
+ * How the candidate compared with the release it would replace: cd4ml ran both
+ * models on the candidate's holdout and measured the gate's metric itself. When the
+ * baseline's model could not be scored, `scoredOn` is 'reported' and `warning` says why.
+ */
+export const GateComparison = z.object({
+  task: z.enum(['classification', 'regression']),
+  metric: z.string(),
+  policy: z.enum(['not-worse', 'better']),
+  margin: z.number(),
+  baselineTag: z.string().nullable(),
+  scoredOn: z.enum(['models', 'reported', 'none']),
+  candidate: z.number().nullable(),
+  baseline: z.number().nullable(),
+  /** candidate - baseline on the holdout, and its paired bootstrap interval. */
+  difference: z.number().nullable(),
+  lo: z.number().nullable(),
+  hi: z.number().nullable(),
+  confidence: z.number(),
+  rows: z.number().int(),
+  resamples: z.number().int(),
+  seed: z.number().int(),
+  /** Exact McNemar p-value of the paired accuracy (classification). */
+  mcnemarP: z.number().optional(),
+  warning: z.string().optional(),
+});
+export type GateComparison = z.infer<typeof GateComparison>;
+
+/** A plot stored with the release, e.g. plots/confusion-matrix.svg. */
+export const PlotFile = z.object({ file: z.string(), title: z.string() });
+export type PlotFile = z.infer<typeof PlotFile>;
+
 export interface GateDecision {
   accepted: boolean;
   reasons: string[];
   checks: Check[];
+  /** The candidate's metrics as cd4ml measured them on the holdout (the training code's own: reportedMetrics). */
   metrics: Metrics;
+  /** The baseline's metrics on the same holdout rows (or, when its model could not be scored, as recorded with it). */
   baseline: { tag: string; metrics: Metrics } | null;
+  /** metrics.json: what the training code reported. */
+  reportedMetrics?: Metrics;
+  comparison?: GateComparison;
+  plots?: PlotFile[];
 }
 
 /** Answer of the `progress` query: where a training is, for the CLI and the Web UI. */
@@ -58,6 +96,8 @@ export interface TrainingResult {
   checks: Check[];
   metrics: Metrics;
   baseline: { tag: string; metrics: Metrics } | null;
+  reportedMetrics?: Metrics;
+  comparison?: GateComparison;
   /** Seconds spent per stage. */
   durations: Partial<Record<Stage, number>>;
   /** From switching the machine on to the stop call. */

@@ -145,22 +145,65 @@ describe('runGate on real ONNX models', () => {
   const metrics = MetricsFile.parse(json('metrics.json'));
   const gate = GateConfig.parse({});
   const base = { modelPath: fixture('good.onnx'), smoke, holdout, metrics, gate, baseline: null };
+  const release = (model: string, recorded = { accuracy: 0.95, folds: [0.9, 0.9] }) => ({ tag: 'v1.3', metrics: recorded, modelPath: fixture(model) });
   const failed = (d: { checks: { name: string; passed: boolean }[] }): string[] => d.checks.filter((c) => !c.passed).map((c) => c.name);
+  const detail = (d: { checks: { name: string; detail: string }[] }, name: string) => d.checks.find((c) => c.name === name)?.detail ?? '';
+  const noPlots = { plots: false };
 
-  it('accepts the good model', async () => {
-    const d = await runGate({ ...base, baseline: { tag: 'v1.3', metrics: { accuracy: 0.95, folds: [0.9, 0.9] } } });
+  it('accepts the good model as a first release, with the metrics it measured itself', async () => {
+    const d = await runGate(base, noPlots);
     expect(d.reasons).toEqual([]);
     expect(d.accepted).toBe(true);
     expect(d.checks.map((c) => c.name)).toEqual([
-      'model-loads', 'model-runs', 'smoke', 'probabilities-in-range', 'probabilities-sum-to-one', 'class-balance', 'fold-outliers', 'baseline',
+      'holdout', 'model-loads', 'model-runs', 'smoke', 'probabilities-in-range', 'probabilities-sum-to-one', 'class-balance',
+      'fold-outliers', 'reported-metric', 'baseline',
     ]);
-    expect(d.metrics).toEqual(metrics);
-    expect(d.baseline?.tag).toBe('v1.3');
+    expect(d.metrics.accuracy).toBeCloseTo(0.9571, 4);
+    expect(Object.keys(d.metrics).sort()).toEqual(['accuracy', 'balanced_accuracy', 'f1_macro', 'log_loss']);
+    expect(d.reportedMetrics).toEqual(metrics);
+    expect(detail(d, 'holdout')).toBe('70 rows: adelie 32, chinstrap 9, gentoo 29');
+    expect(detail(d, 'reported-metric')).toMatch(/metrics.json says accuracy 0.9571, cd4ml measured 0.9571 on the same 70 holdout rows/);
+    expect(d.comparison).toMatchObject({ scoredOn: 'none', metric: 'accuracy', rows: 70 });
     expect(d.model.inputs[0]?.name).toBe('input');
   });
 
+  it('scores the baseline release\'s model on the same rows: an identical model passes not-worse and fails better', async () => {
+    const notWorse = await runGate({ ...base, baseline: release('good.onnx') }, noPlots);
+    expect(notWorse.accepted).toBe(true);
+    expect(notWorse.comparison).toMatchObject({ scoredOn: 'models', difference: 0, lo: 0, hi: 0, baselineTag: 'v1.3' });
+    // The baseline's figures are its own on this holdout, not the 0.95 recorded with it.
+    expect(notWorse.baseline?.metrics.accuracy).toBeCloseTo(0.9571, 4);
+    expect(detail(notWorse, 'baseline')).toMatch(/McNemar exact p = 1 \(0 rows only the candidate gets right, 0 only the baseline\)/);
+    const better = await runGate({ ...base, gate: GateConfig.parse({ policy: 'better' }), baseline: release('good.onnx') }, noPlots);
+    expect(better.accepted).toBe(false);
+    expect(better.reasons).toEqual([expect.stringMatching(/^baseline: accuracy 0.9571 vs baseline v1.3 0.9571: 0 \(95% CI 0 to 0, 70 rows, 1000 resamples\); better: failed/)]);
+  });
+
+  it('rejects a candidate that is worse on the shared holdout, whatever was recorded for the baseline', async () => {
+    const d = await runGate({ ...base, modelPath: fixture('weak.onnx'), metrics: { ...metrics, accuracy: 0.9999 }, baseline: release('good.onnx', { accuracy: 0.5, folds: [0.5, 0.5] }) }, noPlots);
+    expect(d.accepted).toBe(false);
+    expect(failed(d)).toEqual(expect.arrayContaining(['reported-metric', 'baseline']));
+    expect(detail(d, 'baseline')).toMatch(/accuracy 0.7714 vs baseline v1.3 0.9571: -0.1857 \(95% CI -0.\d+ to -0.\d+, 70 rows, 1000 resamples\); not-worse with margin 0.02: failed/);
+    expect(detail(d, 'reported-metric')).toMatch(/metrics.json says accuracy 0.9999, cd4ml measured 0.7714/);
+  });
+
+  it('catches a metrics.json that claims more than the model does', async () => {
+    const d = await runGate({ ...base, metrics: { ...metrics, accuracy: 0.9999 } }, noPlots);
+    expect(failed(d)).toEqual(['reported-metric']);
+  });
+
+  it('a baseline whose model no longer loads falls back to the recorded figures, with a warning', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gate-'));
+    const path = join(dir, 'model.onnx');
+    writeFileSync(path, randomBytes(2048));
+    const d = await runGate({ ...base, baseline: { tag: 'v1.3', metrics: { accuracy: 0.99, folds: [0.99, 0.99] }, modelPath: path } }, noPlots);
+    expect(d.accepted).toBe(false);
+    expect(d.comparison).toMatchObject({ scoredOn: 'reported', warning: expect.stringMatching(/^baseline v1.3's model could not be scored on this holdout/) });
+    expect(detail(d, 'baseline')).toMatch(/^WARNING: .*decided on the figures the trainings reported instead: accuracy 0.9571 vs baseline v1.3 0.99: -0.0329 \(margin 0.02\)$/);
+  });
+
   it('rejects the model whose probabilities do not sum to one', async () => {
-    const d = await runGate({ ...base, modelPath: fixture('broken.onnx') });
+    const d = await runGate({ ...base, modelPath: fixture('broken.onnx') }, noPlots);
     expect(d.accepted).toBe(false);
     expect(failed(d)).toContain('probabilities-sum-to-one');
     expect(d.reasons.find((r) => r.startsWith('probabilities-sum-to-one:'))).toMatch(/sums to 1.7 /);
@@ -171,32 +214,44 @@ describe('runGate on real ONNX models', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gate-'));
     const path = join(dir, 'model.onnx');
     writeFileSync(path, randomBytes(2048));
-    const d = await runGate({ ...base, modelPath: path });
+    const d = await runGate({ ...base, modelPath: path }, noPlots);
     expect(d.accepted).toBe(false);
-    expect(d.checks[0]).toMatchObject({ name: 'model-loads', passed: false });
-    expect(d.reasons[0]).toMatch(/^model-loads: .+/);
-    // The metric checks still report.
-    expect(d.checks.map((c) => c.name)).toEqual(['model-loads', 'fold-outliers', 'baseline']);
+    expect(d.checks[1]).toMatchObject({ name: 'model-loads', passed: false });
+    // Every check still reports.
+    expect(d.checks.map((c) => c.name)).toEqual([
+      'holdout', 'model-loads', 'probabilities-in-range', 'probabilities-sum-to-one', 'class-balance', 'fold-outliers', 'reported-metric', 'baseline',
+    ]);
   });
 
   it('rejects inputs the model cannot take with model-runs', async () => {
     const renamed = { ...smoke, inputs: smoke.inputs.map((i) => ({ ...i, name: 'features' })) };
-    const d = await runGate({ ...base, smoke: renamed });
+    const d = await runGate({ ...base, smoke: renamed }, noPlots);
     expect(d.accepted).toBe(false);
-    expect(d.reasons).toEqual([
-      'model-runs: unknown input "features"; the model takes input FP32[-1,4] (model inputs: input FP32[-1,4])',
-    ]);
-  });
-
-  it('rejects a candidate worse than the baseline beyond the margin', async () => {
-    const d = await runGate({ ...base, baseline: { tag: 'v1.3', metrics: { accuracy: 0.99, folds: [0.99, 0.99] } } });
-    expect(d.accepted).toBe(false);
-    expect(d.reasons).toEqual(['baseline: accuracy 0.9571 vs baseline v1.3 0.99: -0.0329 (margin 0.02)']);
+    expect(d.reasons[0]).toBe('model-runs: unknown input "features"; the model takes input FP32[-1,4] (model inputs: input FP32[-1,4])');
   });
 
   it('fails the output checks when the configured outputs do not exist', async () => {
-    const d = await runGate({ ...base, gate: { ...gate, probabilitiesOutput: 'output_probability', labelOutput: 'output_label' } });
-    expect(failed(d)).toEqual(['probabilities-in-range', 'probabilities-sum-to-one', 'class-balance']);
-    expect(d.reasons[0]).toMatch(/no probabilities output 'output_probability' \(outputs: label, probabilities\)/);
+    const d = await runGate({ ...base, gate: GateConfig.parse({ probabilitiesOutput: 'output_probability', labelOutput: 'output_label' }) }, noPlots);
+    expect(failed(d)).toEqual(['probabilities-in-range', 'probabilities-sum-to-one', 'class-balance', 'reported-metric', 'baseline']);
+    expect(d.reasons[0]).toMatch(/neither a label output 'output_label' nor a probabilities output 'output_probability' \(outputs: label, probabilities\)/);
+  });
+
+  it('a holdout of the wrong kind fails the holdout check naming the field, and nothing crashes', async () => {
+    const regression = await runGate({ ...base, gate: GateConfig.parse({ task: 'regression', metric: 'rmse' }) }, noPlots);
+    expect(detail(regression, 'holdout')).toBe('holdout.json targets: missing; a regression holdout needs a target per row (it has labels or classes: is gate.task right?)');
+    const outOfRange = await runGate({ ...base, holdout: { ...holdout, labels: holdout.labels!.map((l, i) => (i === 4 ? 7 : l)) } }, noPlots);
+    expect(detail(outOfRange, 'holdout')).toBe('holdout.json labels[4]: 7 is not a class index 0..2');
+    const tooFew = await runGate({ ...base, gate: GateConfig.parse({ minRows: 100 }) }, noPlots);
+    expect(detail(tooFew, 'holdout')).toBe('holdout.json has 70 rows; the gate needs at least 100 (gate.minRows)');
+    for (const d of [regression, outOfRange, tooFew]) expect(d.accepted).toBe(false);
+  });
+
+  it('draws the confusion matrix of the candidate beside the baseline', async () => {
+    const d = await runGate({ ...base, baseline: release('weak.onnx') });
+    expect(d.plots).toEqual([{ file: 'plots/confusion-matrix.svg', title: 'Confusion matrix on 70 holdout rows' }]);
+    const svg = d.plotFiles[0]!.svg;
+    expect(svg).toMatch(/^<svg/);
+    expect(svg).toContain('baseline v1.3');
+    expect(svg).toContain('chinstrap');
   });
 });

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import {
-  FailureType, HoldoutSet, MetricsFile, SmokeSet,
-  type Check, type CandidateRef, type GateConfig, type GateDecision, type TensorSpec,
+  FailureType, GateConfig, HoldoutSet, MetricsFile, SmokeSet, describeInvalid,
+  type Check, type CandidateRef, type GateDecision, type TensorSpec,
 } from '@cd4ml/contracts';
-import { findBaseline } from '../release/baseline.ts';
+import { findBaselineModel } from '../release/baseline.ts';
 import { openStore } from '@cd4ml/stores';
 import { runGate } from './evaluate.ts';
 import { startHeartbeats } from '../heartbeat.ts';
@@ -23,22 +23,32 @@ export async function evaluateCandidate(input: { project: string; candidate: Can
     return parsed.data;
   };
   const { files } = input.candidate;
-  // Inference runs in a worker thread, so heartbeats keep flowing and a cancel stops it.
+  // Inference runs in worker threads, so heartbeats keep flowing and a cancel stops it.
   const hb = startHeartbeats({ stage: 'evaluate' });
   try {
-    return await runGate(
+    const { plotFiles, ...evaluation } = await runGate(
       {
         modelPath: await file(files.model),
         smoke: await json(files.smoke, SmokeSet),
         holdout: await json(files.holdout, HoldoutSet),
         metrics: await json(files.metrics, MetricsFile),
-        gate: input.gate,
-        baseline: await findBaseline(store, input.project),
+        gate: gateConfig(input.gate),
+        baseline: await findBaselineModel(store, input.project),
         customChecks: input.customChecks ?? [],
       },
       { signal: hb.signal },
     );
+    // Plots go to the store beside the candidate (publish moves them into the release); only their names enter history.
+    for (const plot of plotFiles) await store.putText(`${input.candidate.key}/${plot.file}`, plot.svg);
+    return evaluation;
   } finally {
     hb.stop();
   }
+}
+
+/** A training started before a gate key existed carries its config without it: fill the defaults. */
+function gateConfig(gate: unknown): GateConfig {
+  const parsed = GateConfig.safeParse(gate);
+  if (!parsed.success) throw ApplicationFailure.nonRetryable(describeInvalid('gate section of cd4ml.yaml', parsed.error.issues), FailureType.ConfigInvalid);
+  return parsed.data;
 }

@@ -1,9 +1,12 @@
-import { higherIsBetter } from '@cd4ml/contracts';
-import type { Check, GateConfig, GateDecision, HoldoutSet, Metrics, MetricsFile, SmokeSet, Tensor } from '@cd4ml/contracts';
-import {
-  baselineCheck, classBalanceCheck, foldOutlierCheck, probabilityRangeCheck, probabilitySumCheck, smokeCheck,
-} from './checks.ts';
-import { fromJsonTensor, OnnxError, runModelOnce, toJsonTensor, type ModelSignature, type RunOnceOptions } from '@cd4ml/onnx';
+import type { Check, GateConfig, GateDecision, HoldoutSet, Metrics, MetricsFile, SmokeSet } from '@cd4ml/contracts';
+import { fromJsonTensor, OnnxError, runModelOnce, specText, type ModelSignature, type RunOnceOptions, type TypedTensor } from '@cd4ml/onnx';
+import { foldOutlierCheck, smokeCheck } from './checks.ts';
+import { compareWithBaseline, gateMetric, measuredMetrics, reportedMetricCheck, type BaselineRun } from './comparison.ts';
+import { holdoutTruth, type HoldoutTruth } from './holdout-truth.ts';
+import { taskOutputs, type TaskOutputs } from './model-outputs.ts';
+import { gatePlots } from './gate-plots.ts';
+import type { Plot } from './plots.ts';
+import { sanityChecks, sanityFailed } from './sanity-checks.ts';
 
 export interface GateInput {
   modelPath: string;
@@ -11,89 +14,137 @@ export interface GateInput {
   holdout: HoldoutSet;
   metrics: MetricsFile;
   gate: GateConfig;
-  baseline: { tag: string; metrics: Metrics } | null;
+  /** The live release: its model (null when it is missing from the store, with why) and the metrics recorded with it. */
+  baseline: { tag: string; metrics: Metrics; modelPath: string | null; problem?: string } | null;
   /** The project's own checks, already run on the location. */
   customChecks?: Check[];
 }
 
-export type GateResult = GateDecision & { model: ModelSignature };
-
-const specText = (s: { name: string; datatype: string; shape: number[] }): string => `${s.name} ${s.datatype}[${s.shape}]`;
-
-const missingOutput = (name: string, what: string, outputs: Tensor[]): string =>
-  `model has no ${what} output '${name}' (outputs: ${outputs.map((t) => t.name).join(', ') || 'none'})`;
-
-/** The holdout checks that read the model's outputs. */
-function holdoutChecks(out: Tensor[], holdout: HoldoutSet, gate: GateConfig): Check[] {
-  const checks: Check[] = [];
-  const probs = out.find((t) => t.name === gate.probabilitiesOutput);
-  if (!probs) {
-    const detail = missingOutput(gate.probabilitiesOutput, 'probabilities', out);
-    checks.push({ name: 'probabilities-in-range', passed: false, detail }, { name: 'probabilities-sum-to-one', passed: false, detail });
-  } else if (probs.shape.length !== 2) {
-    const detail = `${gate.probabilitiesOutput} has shape [${probs.shape}], expected [rows, classes]`;
-    checks.push({ name: 'probabilities-in-range', passed: false, detail }, { name: 'probabilities-sum-to-one', passed: false, detail });
-  } else {
-    const [rows, cols] = probs.shape as [number, number];
-    const values = probs.data.map(Number);
-    checks.push(
-      probabilityRangeCheck(values, rows, cols),
-      probabilitySumCheck(values, rows, cols, gate.probabilitySumTolerance),
-    );
-  }
-  const labels = out.find((t) => t.name === gate.labelOutput);
-  if (!labels) {
-    checks.push({ name: 'class-balance', passed: false, detail: missingOutput(gate.labelOutput, 'label', out) });
-  } else {
-    // Labels are class indexes per the contract; a model emitting class names is mapped through holdout.classes.
-    const classes = holdout.classes ?? [];
-    const predicted = labels.data.map((v) => (typeof v === 'string' ? classes.indexOf(v) : Number(v)));
-    checks.push(classBalanceCheck(predicted, (holdout.labels ?? []).map(Number), classes, gate.classBalanceTolerance));
-  }
-  return checks;
+export type GateResult = GateDecision & { model: ModelSignature; plotFiles: Plot[] };
+export interface GateOptions extends RunOnceOptions {
+  /** Render the report's plots (default true). */
+  plots?: boolean;
 }
 
-/** Gate a candidate model: every check runs and is reported; accepted only if all pass. Never throws for a bad model. */
-export async function runGate(input: GateInput, opts?: RunOnceOptions): Promise<GateResult> {
-  const { modelPath, smoke, holdout, metrics, gate, baseline } = input;
-  const checks: Check[] = [];
-  let model: ModelSignature = { inputs: [], outputs: [] };
-  try {
-    const started = Date.now();
-    const run = await runModelOnce(modelPath, [smoke.inputs.map(fromJsonTensor), holdout.inputs.map(fromJsonTensor)], opts);
-    model = run.model;
-    const [smokeOut = [], holdoutOut = []] = run.results.map((outputs) => outputs.map(toJsonTensor));
-    checks.push(
-      { name: 'model-loads', passed: true, detail: `inputs ${model.inputs.map(specText).join(', ')}; outputs ${model.outputs.map(specText).join(', ')}` },
-      { name: 'model-runs', passed: true, detail: `smoke and ${holdout.labels?.length ?? holdout.targets?.length ?? 0} holdout rows in ${Date.now() - started} ms` },
-      smokeCheck(smokeOut, smoke),
-      ...holdoutChecks(holdoutOut, holdout, gate),
-    );
-  } catch (err) {
-    if (err instanceof OnnxError && err.phase === 'run') {
-      model = err.model ?? model;
-      const expects = err.model ? ` (model inputs: ${err.model.inputs.map(specText).join(', ')})` : '';
-      checks.push(
-        { name: 'model-loads', passed: true, detail: `outputs ${model.outputs.map(specText).join(', ')}` },
-        { name: 'model-runs', passed: false, detail: `${err.message}${expects}` },
-      );
-    } else {
-      checks.push({ name: 'model-loads', passed: false, detail: err instanceof Error ? err.message : String(err) });
-    }
+const failed = (name: string, detail: string): Check => ({ name, passed: false, detail });
+
+/** What the holdout holds, or what is wrong with it. */
+function holdoutCheck(truth: ReturnType<typeof holdoutTruth>, rows: number): Check {
+  if (!truth.ok) return failed('holdout', truth.error);
+  const t = truth.value;
+  if (t.task === 'regression') {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of t.targets) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+    return { name: 'holdout', passed: true, detail: `${rows} rows, targets from ${lo} to ${hi}` };
   }
-  // Metric checks do not need the model; run them anyway so the report is complete.
-  checks.push(
-    foldOutlierCheck(metrics.folds, gate.foldOutlierMaxDeviation),
-    baselineCheck(gate.metric, metrics[gate.metric], baseline && { tag: baseline.tag, value: baseline.metrics[gate.metric] }, higherIsBetter(gate), gate.margin),
-    ...(input.customChecks ?? []),
-  );
-  const failed = checks.filter((c) => !c.passed);
+  const counts = new Array<number>(t.classes.length).fill(0);
+  for (const l of t.labels) counts[l]!++;
+  return { name: 'holdout', passed: true, detail: `${rows} rows: ${t.classes.map((c, i) => `${c} ${counts[i]}`).join(', ')}` };
+}
+
+/** The candidate on its smoke set and holdout: model-loads, model-runs, smoke, and its holdout outputs. */
+async function runCandidate(input: GateInput, holdout: TypedTensor[] | null, opts?: RunOnceOptions): Promise<{ checks: Check[]; model: ModelSignature; outputs: TypedTensor[] | null }> {
+  const started = Date.now();
+  try {
+    const batches = holdout ? [input.smoke.inputs.map(fromJsonTensor), holdout] : [input.smoke.inputs.map(fromJsonTensor)];
+    const run = await runModelOnce(input.modelPath, batches, opts);
+    const rows = holdout?.[0]?.shape[0] ?? 0;
+    return {
+      model: run.model,
+      outputs: run.results[1] ?? null,
+      checks: [
+        { name: 'model-loads', passed: true, detail: `inputs ${run.model.inputs.map(specText).join(', ')}; outputs ${run.model.outputs.map(specText).join(', ')}` },
+        { name: 'model-runs', passed: true, detail: `smoke and ${rows} holdout rows in ${Date.now() - started} ms` },
+        smokeCheck(run.results[0] ?? [], input.smoke),
+      ],
+    };
+  } catch (err) {
+    if (!(err instanceof OnnxError && err.phase === 'run')) {
+      return { model: { inputs: [], outputs: [] }, outputs: null, checks: [failed('model-loads', err instanceof Error ? err.message : String(err))] };
+    }
+    const model = err.model ?? { inputs: [], outputs: [] };
+    const expects = err.model ? ` (model inputs: ${err.model.inputs.map(specText).join(', ')})` : '';
+    return {
+      model, outputs: null,
+      checks: [{ name: 'model-loads', passed: true, detail: `outputs ${model.outputs.map(specText).join(', ')}` }, failed('model-runs', `${err.message}${expects}`)],
+    };
+  }
+}
+
+/** The live release's model on the same holdout rows, or why it cannot be scored. */
+async function runBaseline(input: GateInput, truth: HoldoutTruth, opts?: RunOnceOptions): Promise<BaselineRun | null> {
+  const b = input.baseline;
+  if (!b) return null;
+  if (!b.modelPath) return { tag: b.tag, recorded: b.metrics, unscorable: b.problem ?? 'its model.onnx is not in the store' };
+  try {
+    const run = await runModelOnce(b.modelPath, [input.holdout.inputs.map(fromJsonTensor)], opts);
+    const outputs = taskOutputs(run.results[0] ?? [], input.gate, truth);
+    return outputs.ok ? { tag: b.tag, recorded: b.metrics, outputs: outputs.value } : { tag: b.tag, recorded: b.metrics, unscorable: outputs.error };
+  } catch (err) {
+    if (opts?.signal?.aborted) throw err;
+    return { tag: b.tag, recorded: b.metrics, unscorable: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** The holdout's inputs as typed arrays, or the problem with them (a failed `holdout` check). */
+function holdoutInputs(holdout: HoldoutSet): { inputs: TypedTensor[] } | { problem: string } {
+  try {
+    return { inputs: holdout.inputs.map(fromJsonTensor) };
+  } catch (err) {
+    return { problem: `holdout.json inputs: ${(err as Error).message}` };
+  }
+}
+
+/**
+ * Gate a candidate: every check runs and is reported, and it is accepted only if
+ * all pass. cd4ml runs the candidate and the live release's model on the same
+ * holdout rows and measures the metric itself. Never throws for a bad model or holdout.
+ */
+export async function runGate(input: GateInput, opts: GateOptions = {}): Promise<GateResult> {
+  const { holdout, gate, metrics: reported } = input;
+  const rows = holdout.inputs[0]?.shape[0] ?? 0;
+  const converted = holdoutInputs(holdout);
+  const truth = 'problem' in converted ? { ok: false as const, error: converted.problem } : holdoutTruth(gate.task, holdout, rows, gate.minRows);
+  const [candidate, baseline] = await Promise.all([
+    runCandidate(input, truth.ok && 'inputs' in converted ? converted.inputs : null, opts),
+    truth.ok ? runBaseline(input, truth.value, opts) : null,
+  ]);
+  const checks: Check[] = [holdoutCheck(truth, rows), ...candidate.checks];
+  let outputs: TaskOutputs | null = null;
+  let result: Pick<GateResult, 'metrics' | 'baseline' | 'comparison'> = { metrics: {}, baseline: input.baseline && { tag: input.baseline.tag, metrics: input.baseline.metrics } };
+  if (truth.ok) {
+    const read = candidate.outputs ? taskOutputs(candidate.outputs, gate, truth.value) : { ok: false as const, error: 'the model did not run on the holdout' };
+    if (read.ok) outputs = read.value;
+    checks.push(...(read.ok ? sanityChecks(truth.value, read.value, gate) : sanityFailed(truth.value.task, read.error)));
+  }
+  checks.push(foldOutlierCheck(reported.folds, gate.foldOutlierMaxDeviation));
+  if (truth.ok && outputs) {
+    const own = gateMetric(gate, truth.value, outputs);
+    const verdict = compareWithBaseline(gate, truth.value, outputs, own, reported, baseline);
+    checks.push(reportedMetricCheck(gate, own, reported, rows), verdict.check);
+    result = {
+      metrics: measuredMetrics(truth.value, outputs),
+      baseline: baseline && verdict.metrics ? { tag: baseline.tag, metrics: verdict.metrics } : result.baseline,
+      comparison: verdict.comparison,
+    };
+  } else {
+    const why = truth.ok ? 'the model gave no usable holdout outputs' : 'the holdout cannot be used';
+    checks.push(failed('reported-metric', `not compared: ${why}`), failed('baseline', `not compared: ${why}`));
+  }
+  checks.push(...(input.customChecks ?? []));
+  const plotFiles = truth.ok && outputs && opts.plots !== false
+    ? await gatePlots(truth.value, outputs, baseline && 'outputs' in baseline ? { tag: baseline.tag, outputs: baseline.outputs } : null)
+    : [];
+  const failures = checks.filter((c) => !c.passed);
   return {
-    accepted: failed.length === 0,
-    reasons: failed.map((c) => `${c.name}: ${c.detail}`),
+    accepted: failures.length === 0,
+    reasons: failures.map((c) => `${c.name}: ${c.detail}`),
     checks,
-    metrics: { ...metrics },
-    baseline,
-    model,
+    ...result,
+    reportedMetrics: { ...reported },
+    model: candidate.model,
+    plotFiles,
+    plots: plotFiles.map(({ file, title }) => ({ file, title })),
   };
 }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import {
   FailureType, HoldoutSet, ReleaseManifest, SmokeSet, latestKey, releaseKey,
-  type CandidateRef, type Check, type Metrics, type TensorSpec,
+  type CandidateRef, type Check, type GateComparison, type Metrics, type PlotFile, type TensorSpec,
 } from '@cd4ml/contracts';
 import { readManifest } from './baseline.ts';
 import { renderReport } from './report.ts';
@@ -14,6 +14,11 @@ export interface PublishInput {
   git: { repoUrl: string; branch: string; commit: string; tagCommit: string };
   candidate: CandidateRef;
   checks: Check[];
+  /** As the gate measured them; absent from trainings started before it did (the candidate's reported ones are used). */
+  metrics?: Metrics;
+  comparison?: GateComparison;
+  /** The gate's plots, staged beside the candidate. */
+  plots?: PlotFile[];
   baseline: { tag: string; metrics: Metrics } | null;
   model: { inputs: TensorSpec[]; outputs: TensorSpec[] };
   /** The training image, by the digest the registry gave; absent when training ran without one. */
@@ -55,7 +60,10 @@ export async function publishRelease(store: ReleaseStore, input: PublishInput): 
     git: input.git,
     data: input.candidate.data,
     params: input.candidate.params,
-    metrics: input.candidate.metrics,
+    metrics: input.metrics ?? input.candidate.metrics,
+    ...(input.metrics ? { reportedMetrics: input.candidate.metrics } : {}),
+    ...(input.comparison ? { gate: input.comparison } : {}),
+    ...(input.plots?.length ? { plots: input.plots } : {}),
     baseline: input.baseline,
     checks: input.checks,
     model: {
@@ -76,6 +84,7 @@ export async function publishRelease(store: ReleaseStore, input: PublishInput): 
     reason: input.reason,
   });
   await store.copy(`${input.candidate.key}/${input.candidate.files.model}`, `${key}/model.onnx`);
+  for (const plot of input.plots ?? []) await store.copy(`${input.candidate.key}/${plot.file}`, `${key}/${plot.file}`);
   await store.putText(`${key}/report.md`, renderReport(manifest));
   await store.putText(`${key}/release.json`, JSON.stringify(manifest, null, 2) + '\n');
   await store.putText(latestKey(input.project), JSON.stringify({ tag: input.tag }) + '\n');

@@ -4,6 +4,7 @@ import {
   FailureType, RELEASE_PAGE_LINKS, artifactUrl, artifactsUrlNeeded, releaseKey, type GitLabConfig,
 } from '@cd4ml/contracts';
 import { openStore } from '@cd4ml/stores';
+import { readManifest } from '../baseline.ts';
 import { gitlabApi, readToken } from './client.ts';
 import { gitlabFailure, statusOf } from './failures.ts';
 
@@ -26,8 +27,9 @@ export interface ReleasePage {
 interface WantedLink { name: string; url: string; linkType: string }
 
 /** The links to a release's stored files; a folder store without gitlab.artifactsUrl has none GitLab would take. */
-export function releasePageLinks(input: Pick<ReleasePageInput, 'gitlab' | 'store' | 'project' | 'tag'>): WantedLink[] {
-  return RELEASE_PAGE_LINKS.map(({ file, linkType }) => {
+export function releasePageLinks(input: Pick<ReleasePageInput, 'gitlab' | 'store' | 'project' | 'tag'>, plots: readonly string[] = []): WantedLink[] {
+  const files = [...RELEASE_PAGE_LINKS, ...plots.map((file) => ({ file, linkType: 'image' as const }))];
+  return files.map(({ file, linkType }) => {
     const url = artifactUrl(input.store, `${releaseKey(input.project, input.tag)}/${file}`, input.gitlab.artifactsUrl);
     if (!url) throw ApplicationFailure.nonRetryable(`gitlab.artifactsUrl: ${artifactsUrlNeeded(input.store)}`, FailureType.ConfigInvalid);
     return { name: file, url, linkType };
@@ -43,9 +45,13 @@ export function releasePageLinks(input: Pick<ReleasePageInput, 'gitlab' | 'store
 export async function publishReleasePage(input: ReleasePageInput, env: NodeJS.ProcessEnv = process.env): Promise<ReleasePage> {
   const { gitlab, project, tag } = input;
   const token = readToken(gitlab.tokenEnv, env);
-  const links = releasePageLinks(input);
   const key = releaseKey(project, tag);
-  const notes = await openStore(input.store).getText(`${key}/report.md`);
+  const store = openStore(input.store);
+  const plots = (await readManifest(store, project, tag))?.plots?.map((p) => p.file) ?? [];
+  const links = releasePageLinks(input, plots);
+  const report = await store.getText(`${key}/report.md`);
+  // The report links its plots relative to the release folder; on GitLab they must be the stored files' urls.
+  const notes = report && links.reduce((text, l) => text.replaceAll(`](${l.name})`, `](${l.url})`), report);
   if (notes === null) {
     throw ApplicationFailure.nonRetryable(
       `${input.store}/${key}/report.md not found: a release page shows a published release; publish ${tag} first`,
