@@ -4,14 +4,15 @@ import type { TrainingOutcome } from './start-training.ts';
 const num = (v: number | number[] | undefined) =>
   v === undefined ? '-' : Array.isArray(v) ? `[${v.map((x) => x.toFixed(3)).join(', ')}]` : Number.isInteger(v) ? String(v) : v.toFixed(4);
 
-function metricsTable(metrics: Metrics, baseline: TrainingResult['baseline']): string[] {
-  const rows = Object.keys(metrics).map((name) => {
+/** cd4ml's own figures for candidate and baseline (same rows), and beside them what the training code reported. */
+function metricsTable(metrics: Metrics, baseline: TrainingResult['baseline'], reported?: Metrics): string[] {
+  const rows = Object.keys(metrics).filter((n) => n !== 'folds').map((name) => {
     const c = metrics[name];
     const b = baseline?.metrics[name];
     const delta = typeof c === 'number' && typeof b === 'number' ? `${c - b >= 0 ? '+' : ''}${Number.isInteger(c - b) ? c - b : (c - b).toFixed(4)}` : '';
-    return [name, num(c), num(b), delta];
+    return [name, num(c), num(b), delta, ...(reported ? [num(reported[name])] : [])];
   });
-  const head = ['metric', 'candidate', baseline ? `baseline ${baseline.tag}` : 'baseline (none)', 'change'];
+  const head = ['metric', 'candidate', baseline ? `baseline ${baseline.tag}` : 'baseline (none)', 'change', ...(reported ? ['reported'] : [])];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]) => '  ' + r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   return [fmt(head), ...rows.map(fmt)];
@@ -32,7 +33,8 @@ export function renderOutcome(outcome: TrainingOutcome, releaseFolder?: (key: st
   if (r.notes?.length) lines.push('notes:', ...r.notes.map((x) => `  - ${x}`));
   if (r.reasons.length) lines.push('reasons:', ...r.reasons.map((x) => `  - ${x}`));
   lines.push('checks:', ...r.checks.map((c) => `  ${c.passed ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`));
-  lines.push('metrics:', ...metricsTable(r.metrics, r.baseline));
+  lines.push('metrics (measured by cd4ml on the holdout):', ...metricsTable(r.metrics, r.baseline, r.reportedMetrics));
+  if (r.comparison?.warning) lines.push(`WARNING: ${r.comparison.warning}`);
   if (r.release) {
     lines.push(`release: ${r.releaseTag} (git tag at ${r.release.tagCommit.slice(0, 10)})`);
     lines.push(`folder:  ${releaseFolder ? releaseFolder(r.release.key, r.release.store) : `${r.release.store}/${r.release.key}`}`);

@@ -120,6 +120,7 @@ export class ExampleRepo {
   }
 
   async writeFile(rel: string, text: string, message: string): Promise<string> {
+    await mkdir(path.dirname(path.join(this.workDir, rel)), { recursive: true });
     await writeFile(path.join(this.workDir, rel), text);
     return this.commitAndPush(message);
   }

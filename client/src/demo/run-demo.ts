@@ -169,6 +169,10 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   say(`training ${id}: http://localhost:${uiPort}/namespaces/${settings.namespace}/workflows/${encodeURIComponent(id)}`);
   const outcome = await watchTraining(handle);
   console.log(renderOutcome(outcome, (key, s) => path.join(s, key)));
+  if (outcome.kind === 'completed' && outcome.result.release) {
+    const folder = path.join(outcome.result.release.store, outcome.result.release.key);
+    say(`report: ${path.join(folder, 'report.md')}${existsSync(path.join(folder, 'plots')) ? ` (plots in ${path.join(folder, 'plots')})` : ''}`);
+  }
   say('the server and workers keep running for the Web UI; "make stop" stops them. Run "make demo" again to retrain on new data.');
   await client.connection.close();
   return outcome.kind === 'completed' ? 0 : 1;
