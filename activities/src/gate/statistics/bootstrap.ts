@@ -1,9 +1,9 @@
 import type { GateMetric } from '@cd4ml/contracts';
 import { metricStatistics, weightedMetric, type Outputs, type RowStatistics, type Truth } from '../metrics/index.ts';
 import { fail, ok, type Outcome } from '../metrics/outcome.ts';
-import { differenceKernel } from './paired-difference.ts';
+import { differenceKernel, type DifferenceKernel } from './paired-difference.ts';
 import { sortedQuantile } from './percentile.ts';
-import { drawCounts } from './resample-counts.ts';
+import { drawCounts, sumOverDraws } from './resample-counts.ts';
 import { MAX_INDEX_RANGE, Xoshiro128 } from './xoshiro128.ts';
 
 // Seeded paired bootstrap of metric(candidate) - metric(baseline) over the
@@ -71,7 +71,10 @@ function intervalOf(pair: StatisticsPair, differences: Float64Array, defined: nu
 /**
  * Paired bootstrap intervals of several metrics on the same resamples: drawing
  * the resamples is most of the work, so this costs little more than the
- * slowest metric alone. Each metric's interval equals pairedBootstrap's for it.
+ * slowest metric alone. The resamples are pairedBootstrap's for the same seed,
+ * so each interval is the one pairedBootstrap gives, up to the order in which a
+ * mean metric's differences are summed (pairedBootstrap alone sums them off the
+ * draws, here they are summed from the shared counts).
  */
 export function pairedBootstrapAll(pairs: readonly StatisticsPair[], options: BootstrapOptions): Outcome<PairedInterval>[] {
   const rows = pairs[0]?.candidate.rows ?? 0;
@@ -83,13 +86,21 @@ export function pairedBootstrapAll(pairs: readonly StatisticsPair[], options: Bo
   const differences = pairs.map(() => new Float64Array(options.resamples));
   const defined = pairs.map(() => 0);
   const rng = new Xoshiro128(options.seed);
-  const counts = new Int32Array(rows);
+  const live = kernels.filter((k): k is DifferenceKernel => typeof k !== 'string');
+  // A lone mean metric sums its differences straight off the draws; otherwise all share one set of counts.
+  const perDraw = live.length === 1 ? live[0]!.perDraw : undefined;
+  const counts = new Int32Array(perDraw ? 0 : rows);
   for (let r = 0; r < options.resamples; r++) {
+    if (perDraw) {
+      const m = kernels.indexOf(live[0]!);
+      differences[m]![defined[m]!++] = sumOverDraws(rng, perDraw) / rows;
+      continue;
+    }
     drawCounts(rng, counts);
     for (let m = 0; m < kernels.length; m++) {
       const kernel = kernels[m]!;
       if (typeof kernel === 'string') continue;
-      const d = kernel(counts);
+      const d = kernel.fromCounts(counts);
       if (!Number.isNaN(d)) differences[m]![defined[m]!++] = d;
     }
   }

@@ -6,5 +6,5 @@ export {
 export { differenceKernel, type DifferenceKernel } from './paired-difference.ts';
 export { binomialTwoSidedHalf, mcnemarExact, type McNemarResult } from './mcnemar.ts';
 export { sortedQuantile } from './percentile.ts';
-export { drawCounts } from './resample-counts.ts';
+export { drawCounts, sumOverDraws } from './resample-counts.ts';
 export { MAX_INDEX_RANGE, Xoshiro128 } from './xoshiro128.ts';

@@ -3,14 +3,22 @@ import {
   type ColumnStatistics, type ConfusionStatistics, type Counts, type RowStatistics,
 } from '../metrics/index.ts';
 
-// metric(candidate) - metric(baseline) under one resample's counts, the two
-// models sharing the resample. Kernels are chosen once per pair, so a resample
-// costs one pass over the counts (two for roc_auc): mean metrics take the
-// difference row by row and skip the rows where the models agree; other column
-// metrics sum both models' columns in one pass, truth columns once.
+// metric(candidate) - metric(baseline) under one resample, the two models
+// sharing the resample. Kernels are chosen once per pair, so a resample costs
+// one pass over the counts (two for roc_auc): mean metrics take the difference
+// row by row (and can be summed straight off the draws, see sumOverDraws),
+// skipping the rows where the models agree; other column metrics sum both
+// models' columns in one pass, truth columns once.
 
-/** Returns the difference for a resample's counts (which sum to the holdout's rows); NaN where undefined. */
-export type DifferenceKernel = (counts: Counts) => number;
+export interface DifferenceKernel {
+  /** The difference for a resample's counts (which sum to the holdout's rows); NaN where undefined. */
+  fromCounts(counts: Counts): number;
+  /**
+   * Set for mean metrics: the difference is the sum over the resample's draws of
+   * perDraw[row], over the rows, so a lone kernel can skip the counts.
+   */
+  perDraw?: Float64Array;
+}
 
 function meanDifference(c: ColumnStatistics, b: ColumnStatistics): DifferenceKernel {
   const x = c.columns[0]!;
@@ -26,9 +34,12 @@ function meanDifference(c: ColumnStatistics, b: ColumnStatistics): DifferenceKer
   if (differing > x.length / 3) {
     const columns = [delta];
     const sums = new Float64Array(1);
-    return (counts) => {
-      weightedColumnSums(counts, columns, sums);
-      return sums[0]! / total;
+    return {
+      perDraw: delta,
+      fromCounts: (counts) => {
+        weightedColumnSums(counts, columns, sums);
+        return sums[0]! / total;
+      },
     };
   }
   const rows = new Int32Array(differing);
@@ -36,10 +47,13 @@ function meanDifference(c: ColumnStatistics, b: ColumnStatistics): DifferenceKer
   for (let i = 0, j = 0; i < x.length; i++) {
     if (delta[i] !== 0) [rows[j], d[j++]] = [i, delta[i]!];
   }
-  return (counts) => {
-    let s = 0;
-    for (let j = 0; j < rows.length; j++) s += counts[rows[j]!]! * d[j]!;
-    return s / total;
+  return {
+    perDraw: delta,
+    fromCounts: (counts) => {
+      let s = 0;
+      for (let j = 0; j < rows.length; j++) s += counts[rows[j]!]! * d[j]!;
+      return s / total;
+    },
   };
 }
 
@@ -55,11 +69,13 @@ function columnsDifference(c: ColumnStatistics, b: ColumnStatistics): Difference
   const cSums = new Float64Array(cAt.length);
   const bSums = new Float64Array(bAt.length);
   const total = c.rows;
-  return (counts) => {
-    weightedColumnSums(counts, columns, sums);
-    cAt.forEach((k, j) => { cSums[j] = sums[k]!; });
-    bAt.forEach((k, j) => { bSums[j] = sums[k]!; });
-    return c.finalize(cSums, total) - b.finalize(bSums, total);
+  return {
+    fromCounts: (counts) => {
+      weightedColumnSums(counts, columns, sums);
+      cAt.forEach((k, j) => { cSums[j] = sums[k]!; });
+      bAt.forEach((k, j) => { bSums[j] = sums[k]!; });
+      return c.finalize(cSums, total) - b.finalize(bSums, total);
+    },
   };
 }
 
@@ -68,10 +84,12 @@ function confusionDifference(c: ConfusionStatistics, b: ConfusionStatistics): Di
   const tc = new Float64Array(size);
   const tb = new Float64Array(size);
   const scratch = new Float64Array(cellScratchSize(size));
-  return (counts) => {
-    weightedCells(counts, c.cells, tc, scratch);
-    weightedCells(counts, b.cells, tb, scratch);
-    return c.finalize(tc) - b.finalize(tb);
+  return {
+    fromCounts: (counts) => {
+      weightedCells(counts, c.cells, tc, scratch);
+      weightedCells(counts, b.cells, tb, scratch);
+      return c.finalize(tc) - b.finalize(tb);
+    },
   };
 }
 
@@ -84,6 +102,6 @@ export function differenceKernel(c: RowStatistics, b: RowStatistics): Difference
     if (c.classes !== b.classes) return `candidate has ${c.classes} classes, baseline ${b.classes}`;
     return confusionDifference(c, b);
   }
-  if (c.kind === 'ranked' && b.kind === 'ranked') return (counts) => weightedRocAuc(c, counts) - weightedRocAuc(b, counts);
+  if (c.kind === 'ranked' && b.kind === 'ranked') return { fromCounts: (counts) => weightedRocAuc(c, counts) - weightedRocAuc(b, counts) };
   return `cannot pair ${c.kind} statistics with ${b.kind} ones`;
 }
