@@ -1,7 +1,7 @@
 # cd4ml: `make demo` and `make test` are all a fresh clone needs; both bootstrap first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap demo stop test typecheck bench bench-serving bench-stop clean-demo
+.PHONY: help bootstrap demo stop test typecheck bench bench-serving bench-stop bench-gate clean-demo
 
 # The Temporal CLI installed by bootstrap, for recipes and the processes they start.
 export PATH := $(CURDIR)/.cd4ml/bin:$(PATH)
@@ -36,6 +36,9 @@ bench-stop: bootstrap ## EC2 stop latency on moto: cd4ml vs a CI-job-style scrip
 
 bench-serving: bootstrap ## cd4ml serve vs FastAPI + onnxruntime vs a bare fastify route (installs FastAPI into .cd4ml/bench-venv)
 	pnpm exec tsx bench/serving/run.ts
+
+bench-gate: bootstrap ## the gate (candidate + baseline, metrics, bootstrap) on 1k-100k rows vs onnxruntime + scikit-learn in Python
+	pnpm exec tsx bench/gate/run.ts
 
 clean-demo: ## remove the demo's state (.cd4ml/demo) only
 	rm -rf .cd4ml/demo

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Tensor } from './tensor.ts';
+import { BulkTensor, Tensor } from './tensor.ts';
 
 // What an ML project's DVC pipeline must leave behind for cd4ml to gate it.
 // Paths are set in cd4ml.yaml (`outputs`); these are the file formats.
@@ -29,7 +29,7 @@ export type SmokeSet = z.infer<typeof SmokeSet>;
  */
 export const HoldoutSet = z.object({
   features: z.array(z.string()).min(1),
-  inputs: z.array(Tensor).min(1),
+  inputs: z.array(BulkTensor).min(1),
   classes: z.array(z.string()).optional(),
   labels: z.array(z.unknown()).optional(),
   targets: z.array(z.unknown()).optional(),

@@ -17,6 +17,14 @@ export const Tensor = z.object({
 });
 export type Tensor = z.infer<typeof Tensor>;
 
+/**
+ * A tensor of a large file (a holdout of 100k rows): its values are checked when
+ * they are converted to typed arrays, with the index and value of a bad one.
+ * Checking each value here as well cost more than the conversion itself.
+ */
+export const BulkTensor = Tensor.extend({ data: z.array(z.unknown()) });
+export type BulkTensor = z.infer<typeof BulkTensor>;
+
 /** Input or output signature of a model: shape entries of -1 are free (e.g. batch). */
 export const TensorSpec = z.object({
   name: z.string(),

@@ -1,4 +1,4 @@
-import type { Datatype, Tensor } from '@cd4ml/contracts';
+import type { BulkTensor, Datatype, Tensor } from '@cd4ml/contracts';
 import { DATATYPES } from './datatypes.ts';
 import { InputError } from './errors.ts';
 import { floatToHalf, halfToFloat } from './float16.ts';
@@ -118,7 +118,7 @@ export function toTypedData(name: string, datatype: Datatype, values: Values): T
 }
 
 /** A JSON tensor (smoke set, holdout) in typed arrays, converted once; InputError for values its datatype cannot hold. */
-export function fromJsonTensor(t: Tensor): TypedTensor {
+export function fromJsonTensor(t: Tensor | BulkTensor): TypedTensor {
   return { name: t.name, datatype: t.datatype, shape: [...t.shape], data: toTypedData(t.name, t.datatype, t.data) };
 }
 

@@ -90,7 +90,7 @@ export async function runModelOnce(
   const signal = opts.signal ? AbortSignal.any([opts.signal, timer.signal]) : timer.signal;
   let thread: SessionThread;
   try {
-    thread = await SessionThread.start(modelPath, { threads: opts.threads, signal });
+    thread = await SessionThread.start(modelPath, { threads: opts.threads, signal, warm: true });
   } catch (err) {
     clearTimeout(timeout);
     throw err;

@@ -31,9 +31,44 @@ export interface StartOptions {
   threads?: number;
   /** Gives up waiting for the model to load; the thread ends once loading returns. */
   signal?: AbortSignal;
+  /**
+   * Take a spare thread with onnxruntime already loaded, and start the next spare
+   * for later: starting a thread and loading onnxruntime costs ~60 ms, more than
+   * the gate's whole run on a small holdout. For short-lived threads (the gate).
+   */
+  warm?: boolean;
 }
 
 const WORKER_URL = new URL('./session-worker.mjs', import.meta.url);
+/** Spares ready for `warm` starts: the gate runs two models at once (candidate and baseline). */
+const SPARES = 2;
+const spares: Worker[] = [];
+
+// execArgv []: the script is plain JS and needs none of the parent's flags; tsx's loader
+// (`tsx`, `--import tsx`) would otherwise start in every thread, ~80 ms each.
+const spawnWorker = (): Worker => new Worker(WORKER_URL, { workerData: { ortTypes: ORT_TYPES }, execArgv: [] });
+
+/** An idle spare does not keep the process alive; one that fails is dropped. */
+function addSpare(): void {
+  const worker = spawnWorker();
+  worker.unref();
+  const drop = (): void => {
+    const i = spares.indexOf(worker);
+    if (i >= 0) spares.splice(i, 1);
+  };
+  worker.once('error', drop);
+  worker.once('exit', drop);
+  spares.push(worker);
+}
+
+function takeWorker(warm: boolean): Worker {
+  if (!warm) return spawnWorker();
+  const worker = spares.shift() ?? spawnWorker();
+  worker.removeAllListeners('error').removeAllListeners('exit');
+  worker.ref();
+  while (spares.length < SPARES) addSpare();
+  return worker;
+}
 
 export class SessionThread {
   /** Runs sent and not answered: while > 0 the thread is inside onnxruntime (or about to be). */
@@ -53,10 +88,8 @@ export class SessionThread {
   static start(modelPath: string, opts: StartOptions = {}): Promise<SessionThread> {
     const { signal } = opts;
     if (signal?.aborted) return Promise.reject(stopError(signal));
-    // execArgv []: the script is plain JS and needs none of the parent's flags; tsx's loader
-    // (`tsx`, `--import tsx`) would otherwise start in every thread, ~80 ms each.
-    const workerData = { modelPath, threads: opts.threads, ortTypes: ORT_TYPES };
-    const worker = new Worker(WORKER_URL, { workerData, execArgv: [] });
+    const worker = takeWorker(opts.warm ?? false);
+    worker.postMessage({ type: 'load', modelPath, threads: opts.threads });
     return new Promise((resolve, reject) => {
       let abandoned = false;
       const done = (): void => {

@@ -4,7 +4,9 @@
 // main one. Plain .mjs: worker threads do not reliably inherit tsx's loader.
 // session-thread.ts is the other side of this protocol.
 //
-// workerData: { modelPath: string, threads?: number, ortTypes: Record<Datatype, ort type name> }
+// workerData: { ortTypes: Record<Datatype, ort type name> }
+// receives once: { type: 'load', modelPath: string, threads?: number }  (a thread may start before it
+//                knows its model, with onnxruntime already loaded: a warm spare for the gate)
 // posts once: { type: 'ready', inputs: TensorSpec[], outputs: TensorSpec[] } | { type: 'failed', message }
 // receives:   { type: 'run', id, inputs: TypedTensor[], outputs?: string[] }
 // posts:      { type: 'result', id, ok: true, outputs: TypedTensor[] } (output buffers moved, not copied)
@@ -12,7 +14,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 
-const { modelPath, threads, ortTypes } = workerData;
+const { ortTypes } = workerData;
 const FROM_ORT = Object.fromEntries(Object.entries(ortTypes).map(([oip, t]) => [t, oip]));
 
 const errorText = (err) => (err instanceof Error ? err.message : String(err));
@@ -58,6 +60,7 @@ let chain = Promise.resolve();
 parentPort.on('message', (msg) => {
   // Tests simulate a crashed worker with this.
   if (msg?.type === 'exit') process.exit(1);
+  if (msg?.type === 'load') return void load(msg);
   if (msg?.type !== 'run') return;
   chain = chain.then(async () => {
     try {
@@ -69,12 +72,14 @@ parentPort.on('message', (msg) => {
   });
 });
 
-try {
-  const options = threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {};
-  session = await ort.InferenceSession.create(modelPath, options);
-  const outputs = specs(session.outputMetadata);
-  tensorOutputs = outputs.map((o) => o.name);
-  parentPort.postMessage({ type: 'ready', inputs: specs(session.inputMetadata), outputs });
-} catch (err) {
-  parentPort.postMessage({ type: 'failed', message: errorText(err) });
+async function load({ modelPath, threads }) {
+  try {
+    const options = threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {};
+    session = await ort.InferenceSession.create(modelPath, options);
+    const outputs = specs(session.outputMetadata);
+    tensorOutputs = outputs.map((o) => o.name);
+    parentPort.postMessage({ type: 'ready', inputs: specs(session.inputMetadata), outputs });
+  } catch (err) {
+    parentPort.postMessage({ type: 'failed', message: errorText(err) });
+  }
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HoldoutSet, MetricsFile, SmokeSet, parseProjectConfig, type ProjectConfig, type Tensor } from '@cd4ml/contracts';
+import { HoldoutSet, MetricsFile, SmokeSet, parseProjectConfig, type ProjectConfig, type BulkTensor, type Tensor } from '@cd4ml/contracts';
 import { ExampleRepo, type ExampleName } from '@cd4ml/client/demo/example-repo';
 import { VENV } from '../harness/paths.ts';
 
@@ -32,7 +32,7 @@ async function repro(example: ExampleRepo): Promise<Outputs> {
 
 type Run = Record<string, { dims: readonly number[]; data: number[] }>;
 
-async function runModel(modelPath: string, input: Tensor): Promise<{ inputNames: readonly string[]; outputs: Run }> {
+async function runModel(modelPath: string, input: Tensor | BulkTensor): Promise<{ inputNames: readonly string[]; outputs: Run }> {
   const session = await ort.InferenceSession.create(modelPath);
   try {
     const feeds = { [input.name]: new ort.Tensor('float32', Float32Array.from(input.data.map(Number)), input.shape) };
