@@ -246,6 +246,21 @@ describe('runGate on real ONNX models', () => {
     for (const d of [regression, outOfRange, tooFew]) expect(d.accepted).toBe(false);
   });
 
+  it('outputs that do not fit the task fail checks naming the output and the shape expected', async () => {
+    // A regression gate reading the classifier's [rows, 3] probabilities: one number per row was expected.
+    const targets = holdout.labels!.map((l) => Number(l) * 10);
+    const regression = await runGate({
+      ...base, holdout: { ...holdout, classes: undefined, labels: undefined, targets, targetRange: { min: 0, max: 20 } },
+      gate: GateConfig.parse({ task: 'regression', metric: 'rmse', predictionOutput: 'probabilities' }),
+    }, noPlots);
+    expect(detail(regression, 'finite-predictions')).toBe('probabilities has shape [70,3] (FP32); a regression model gives one number per holdout row: [70] or [70, 1]');
+    expect(failed(regression)).toEqual(expect.arrayContaining(['finite-predictions', 'prediction-range', 'residual-bias', 'reported-metric', 'baseline']));
+    // log_loss needs probabilities; a model that gives labels only cannot be measured on it.
+    const logLoss = await runGate({ ...base, gate: GateConfig.parse({ metric: 'log_loss', probabilitiesOutput: 'scores' }) }, noPlots);
+    expect(detail(logLoss, 'reported-metric')).toBe('cd4ml could not measure log_loss on the holdout: log_loss needs probabilities');
+    expect(failed(logLoss)).toEqual(expect.arrayContaining(['probabilities-in-range', 'reported-metric', 'baseline']));
+  });
+
   it('draws the confusion matrix of the candidate beside the baseline', async () => {
     const d = await runGate({ ...base, baseline: release('weak.onnx') });
     expect(d.plots).toEqual([{ file: 'plots/confusion-matrix.svg', title: 'Confusion matrix on 70 holdout rows' }]);
