@@ -15,6 +15,7 @@ const INV_TWO32 = 1 / TWO32;
 export function drawCounts(rng: Xoshiro128, counts: Int32Array): void {
   const n = counts.length;
   const threshold = ((TWO32 - n) % n) >>> 0;
+  const scale = n * INV_TWO32;
   const st = rng.s;
   let s0 = st[0]!;
   let s1 = st[1]!;
@@ -34,7 +35,7 @@ export function drawCounts(rng: Xoshiro128, counts: Int32Array): void {
     // Lemire: the low word of x * n (integer multiply) decides rejection; the high word is the index.
     // (x >>> 0) * n < 2^53 is exact, and the index is below n < 2^31.
     if (Math.imul(x, n) >>> 0 >= threshold) {
-      counts[((x >>> 0) * n * INV_TWO32) | 0]!++;
+      counts[((x >>> 0) * scale) | 0]!++;
       i++;
     }
   }
@@ -48,6 +49,7 @@ export function drawCounts(rng: Xoshiro128, counts: Int32Array): void {
 export function sumOverDraws(rng: Xoshiro128, values: Float64Array): number {
   const n = values.length;
   const threshold = ((TWO32 - n) % n) >>> 0;
+  const scale = n * INV_TWO32;
   const st = rng.s;
   let s0 = st[0]!;
   let s1 = st[1]!;
@@ -65,7 +67,7 @@ export function sumOverDraws(rng: Xoshiro128, values: Float64Array): number {
     s2 ^= t;
     s3 = (s3 << 11) | (s3 >>> 21);
     if (Math.imul(x, n) >>> 0 >= threshold) {
-      sum += values[((x >>> 0) * n * INV_TWO32) | 0]!;
+      sum += values[((x >>> 0) * scale) | 0]!;
       i++;
     }
   }
