@@ -70,7 +70,7 @@ describe('trainModel with the release store and the DVC remote on S3 (moto)', ()
     expect(JSON.parse((await store.getText('penguins/latest.json'))!)).toEqual({ tag: 'v1.0' });
     expect(await store.getText('penguins/v1.0/report.md')).toContain('## Checks');
     expect(await keysUnder(RELEASES, 'team/')).toEqual([
-      'team/penguins/latest.json', 'team/penguins/v1.0/model.onnx', 'team/penguins/v1.0/release.json', 'team/penguins/v1.0/report.md',
+      'team/penguins/latest.json', 'team/penguins/v1.0/model.onnx', 'team/penguins/v1.0/plots/confusion-matrix.svg', 'team/penguins/v1.0/release.json', 'team/penguins/v1.0/report.md',
     ]); // the staged candidate is gone
     // The location's fresh checkout pulled the raw data from S3; accepting pushed the pipeline's outputs there.
     expect((await keysUnder(DVC, 'penguins/')).length).toBeGreaterThan(dvcBefore.length);

@@ -65,7 +65,7 @@ describe('trainModel with a GitLab release page (fake GitLab; real Temporal, dvc
     expect(fake.requests).toEqual([]);
   });
 
-  it('publishes the release page: the report as its notes, links to the three stored files', async () => {
+  it('publishes the release page: the report as its notes, links to the stored files and plots', async () => {
     await useGitLab('CD4ML_TEST_GITLAB_TOKEN');
     const handle = await train('v1.0');
     const result: TrainingResult = await handle.result();
@@ -75,13 +75,17 @@ describe('trainModel with a GitLab release page (fake GitLab; real Temporal, dvc
 
     const release = fake.release('ml/penguins', 'v1.0')!;
     expect(release.name).toBe('penguins v1.0');
-    expect(release.description).toBe(await readFile(path.join(stack.releaseDir('v1.0'), 'report.md'), 'utf8'));
+    // The report's plots are linked relative to the release folder; on the page, to where the store is served.
+    const report = await readFile(path.join(stack.releaseDir('v1.0'), 'report.md'), 'utf8');
+    expect(report).toContain('](plots/confusion-matrix.svg)');
+    expect(release.description).toBe(report.replace('](plots/confusion-matrix.svg)', `](${ARTIFACTS}/penguins/v1.0/plots/confusion-matrix.svg)`));
     expect(release.description).toMatch(/## Metrics against the baseline[\s\S]*## Checks[\s\S]*PASS \*\*smoke\*\*[\s\S]*## Lineage/);
     expect(release.commit.id).toBe(result.release!.tagCommit);
     expect(release.links.map((l) => [l.name, l.url, l.link_type])).toEqual([
       ['model.onnx', `${ARTIFACTS}/penguins/v1.0/model.onnx`, 'package'],
       ['release.json', `${ARTIFACTS}/penguins/v1.0/release.json`, 'other'],
       ['report.md', `${ARTIFACTS}/penguins/v1.0/report.md`, 'other'],
+      ['plots/confusion-matrix.svg', `${ARTIFACTS}/penguins/v1.0/plots/confusion-matrix.svg`, 'image'],
     ]);
     expect(fake.writes.map((w) => `${w.method} ${w.url} ${w.status}`)).toEqual(['POST /api/v4/projects/ml%2Fpenguins/releases 201']);
 

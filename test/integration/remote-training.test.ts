@@ -92,7 +92,7 @@ describe('remote training: EC2 + S3 + GitLab (moto, fake GitLab, workers as proc
     const page = gitlab.release('ml/penguins', 'v1.0')!;
     expect(page).toBeDefined();
     expect(page.description).toContain('## Checks');
-    expect(page.links.map((l) => l.name).sort()).toEqual(['model.onnx', 'release.json', 'report.md']);
+    expect(page.links.map((l) => l.name).sort()).toEqual(['model.onnx', 'plots/confusion-matrix.svg', 'release.json', 'report.md']);
     for (const link of page.links) expect(link.url).toContain(encodeURIComponent(`team/penguins/v1.0/${link.name}`));
     expect(result.releasePage).toMatchObject({ published: true });
 
