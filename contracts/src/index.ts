@@ -9,6 +9,7 @@ export * from './image.ts';
 export * from './release.ts';
 export * from './lease.ts';
 export * from './location-worker.ts';
+export * from './search-attributes.ts';
 export * from './temporal-env.ts';
 export * from './triggers.ts';
 export * from './repo-url.ts';

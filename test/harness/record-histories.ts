@@ -48,12 +48,12 @@ try {
   if ((await nightly('nightly/penguins-new-data')).training?.result.decision !== 'accepted') throw new Error('expected a nightly training');
   await save('nightly-trained', 'nightly/penguins-new-data');
 
-  // Steps on the checkout's own worker queue (sticky-location-steps) and a custom gate check.
+  // Steps on the checkout's own worker queue (sticky-location-steps), a custom gate check, search attributes.
   const config = await readFile(path.join(stack.example.workDir, 'cd4ml.yaml'), 'utf8');
   await stack.example.writeFile('cd4ml.yaml', config.replace('  margin: 0.02\n', '  margin: 0.02\n  checks:\n    - {name: ok, run: "echo \'{\\"passed\\": true}\'"}\n'), 'gate: a custom check');
   const sticky = await stack.train({ releaseTag: 'v1.3' });
   if (sticky.decision !== 'accepted' || !sticky.checks.some((c) => c.name === 'custom:ok')) throw new Error(`expected v1.3 accepted with its custom check: ${sticky.reasons.join('; ')}`);
-  await save('train-model-sticky-custom-checks', 'train/penguins/v1.3');
+  await save('train-model-sticky-checks-search', 'train/penguins/v1.3');
 } finally {
   await stack.stop();
 }

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { type Client, type WorkflowHandle } from '@temporalio/client';
-import { CONTROL_TASK_QUEUE, trainWorkflowId, type TemporalSettings, type TrainingRequestInput, type TrainingResult } from '@cd4ml/contracts';
+import { defineSearchAttributeKey } from '@temporalio/common';
+import { CONTROL_TASK_QUEUE, SEARCH_ATTRIBUTES, trainWorkflowId, type TemporalSettings, type TrainingRequestInput, type TrainingResult } from '@cd4ml/contracts';
 import { createControlWorker, createLocationWorker, workflowsPath, type LocationWorker } from '@cd4ml/workers';
 import { ExampleRepo, type ExampleRepoOptions } from '@cd4ml/client/demo/example-repo';
 import { TEMPORAL_BIN, VENV } from './paths.ts';
@@ -64,6 +65,7 @@ export class Stack {
     const env = await TestWorkflowEnvironment.createLocal({
       server: {
         executable: { type: 'existing-path', path: TEMPORAL_BIN }, log: { format: 'pretty', level: 'error' },
+        searchAttributes: Object.entries(SEARCH_ATTRIBUTES).map(([name, type]) => defineSearchAttributeKey(name, type)),
         ...(uiPort ? { ui: true, uiPort } : {}),
       },
     });

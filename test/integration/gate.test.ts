@@ -137,6 +137,21 @@ describe('the gate (real Temporal, dvc, git, onnxruntime)', () => {
     expect(detailOf(nan, 'finite-predictions')).toMatch(/predictions are not finite \(\d+ NaN\); first at row 0: NaN/);
   });
 
+  it('trainings are found by their search attributes: project, decision, the measured metric', async () => {
+    const ids = async (query: string) => {
+      const out: string[] = [];
+      for await (const w of stack.client.workflow.list({ query })) out.push(w.workflowId);
+      return out.sort();
+    };
+    // Visibility is eventually consistent: wait until the last training is listed.
+    for (let i = 0; i < 50 && !(await ids('Cd4mlReleaseTag="nan"')).length; i++) await new Promise((r) => setTimeout(r, 200));
+    expect(await ids('Cd4mlProject="penguins" AND Cd4mlDecision="rejected"')).toEqual(
+      ['train/penguins/custom-checks', 'train/penguins/equal-better', 'train/penguins/lying', 'train/penguins/worse']);
+    expect(await ids('Cd4mlProject="diabetes" AND Cd4mlDecision="accepted" AND Cd4mlLocation="local"')).toEqual(['train/diabetes/v1.0']);
+    expect(await ids('Cd4mlProject="penguins" AND Cd4mlMetric < 0.9')).toEqual(['train/penguins/worse']);
+    expect(await ids('Cd4mlRequestedBy="test" AND Cd4mlReleaseTag="v1.0"')).toEqual(['train/diabetes/v1.0', 'train/penguins/v1.0']);
+  });
+
   it('breast-cancer (binary): accepted, with ROC AUC measured and in the report', async () => {
     const r = await train('breast-cancer', 'v1.0');
     expect(r.decision).toBe('accepted');

@@ -61,6 +61,17 @@ describe('runs as the Temporal Web UI shows them (real UI, real browser)', () =>
     await p.close();
   });
 
+  it('the workflow list filters trainings by a cd4ml search attribute', async () => {
+    const query = encodeURIComponent('Cd4mlProject="penguins" AND Cd4mlDecision="accepted"');
+    const p = await page(`workflows?query=${query}`);
+    await p.getByText('train/penguins/v1.0').first().waitFor({ timeout: 30_000 });
+    await p.close();
+    const none = await page(`workflows?query=${encodeURIComponent('Cd4mlDecision="rejected"')}`);
+    await textOf(none, [/No Workflows running|No results/i]);
+    expect(await none.getByText('train/penguins/v1.0').count()).toBe(0);
+    await none.close();
+  });
+
   it('the nightly schedule and what its run found', async () => {
     await setNightlySchedule(stack.client, { project: 'penguins', repoUrl: stack.example.repoUrl });
     const id = await runNightlyNow(stack.client, 'penguins');

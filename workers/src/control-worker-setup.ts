@@ -5,6 +5,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { CONTROL_TASK_QUEUE, type TemporalSettings } from '@cd4ml/contracts';
 import { createControlActivities } from '@cd4ml/activities';
 import { defaultBuilderSettings } from '@cd4ml/activities/image/builders';
+import { ensureSearchAttributes } from './search-attributes.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/src/index.ts', import.meta.url));
 
@@ -16,6 +17,7 @@ export interface ControlWorkerOptions {
   store: string;
   /** A prebuilt workflow bundle (tests bundle once for many workers). */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  log?: (msg: string) => void;
 }
 
 /** The control worker: all workflows, and the activities that do not need the training machine. */
@@ -24,6 +26,13 @@ export async function createControlWorker(opts: ControlWorkerOptions): Promise<{
   const connection = await NativeConnection.connect({ address, apiKey, tls: tls || undefined });
   const clientConnection = await Connection.connect({ address, apiKey, tls: tls || undefined });
   const client = new Client({ connection: clientConnection, namespace });
+  try {
+    await ensureSearchAttributes(client, namespace, opts.log ?? (() => undefined));
+  } catch (err) {
+    await clientConnection.close();
+    await connection.close();
+    throw err;
+  }
   const worker = await Worker.create({
     connection,
     namespace,

@@ -12,7 +12,7 @@ const opts = new Command('control-worker')
   .opts<{ store: string; home: string }>();
 
 installTemporalLogging();
-const { worker, close } = await createControlWorker({ temporal: temporalSettings(), home: opts.home, store: opts.store });
+const { worker, close } = await createControlWorker({ temporal: temporalSettings(), home: opts.home, store: opts.store, log: (msg) => logger.info(msg) });
 logger.info({ taskQueue: 'cd4ml-control', store: opts.store }, 'control worker: polling');
 try {
   await worker.run(); // returns after SIGINT/SIGTERM, once running tasks finish

@@ -1,5 +1,5 @@
 import {
-  CancellationScope, condition, getExternalWorkflowHandle, patched, proxyActivities, setHandler, workflowInfo,
+  CancellationScope, condition, getExternalWorkflowHandle, isCancellation, patched, proxyActivities, setHandler, workflowInfo,
 } from '@temporalio/workflow';
 import type { ControlActivities, TrainingPlan } from '@cd4ml/activities';
 import type { TrainingRequestInput, TrainingResult } from '@cd4ml/contracts/training';
@@ -13,6 +13,7 @@ import { publishReleasePageOrWarn } from './release-page.ts';
 import { TrainingMachine, withinMaxRuntime } from './training-machine.ts';
 import { STICKY_STEPS_PATCH, onLocation } from './on-location.ts';
 import { runPipeline } from './pipeline.ts';
+import { SEARCH_ATTRIBUTES_PATCH, setSearchAttributes } from './search-attributes.ts';
 
 /** Trainings started before images existed skip the image step when they replay. */
 const TRAINING_IMAGE_PATCH = 'training-image';
@@ -41,8 +42,14 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
   const guardRuntime = patched('max-runtime');
   const machine = new TrainingMachine(plan, workflowId, progress, patched('stop-unstarted-machine'));
   const sticky = patched(STICKY_STEPS_PATCH);
+  const searchable = patched(SEARCH_ATTRIBUTES_PATCH);
+  if (searchable) {
+    const { project, location, releaseTag, requestedBy } = plan.request;
+    setSearchAttributes({ Cd4mlProject: project, Cd4mlLocation: location, Cd4mlReleaseTag: releaseTag, Cd4mlRequestedBy: requestedBy });
+  }
   const notes: string[] = [];
   let outcome: TrainingResult | undefined;
+  let ended: 'failed' | 'cancelled' = 'failed';
   try {
     await waitForLocation(plan, workflowId, progress, () => granted);
     const image = await trainingImage(plan, progress);
@@ -53,6 +60,7 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
       return onLocation({ plan, queue, sticky, progress, notes }, (steps) => runPipeline({ plan, machine: started, image, progress }, steps));
     });
   } catch (err) {
+    if (isCancellation(err)) ended = 'cancelled';
     throw surfaced(err);
   } finally {
     // Not cancellable: a cancelled or failed training still switches its machine off and frees the location.
@@ -62,6 +70,10 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
       // If the lease has already ended (or never started) there is nothing to give back.
       await getExternalWorkflowHandle(locationWorkflowId(plan.request.location)).signal(releaseSignal, { workflowId }).catch(() => undefined);
     });
+    if (searchable) {
+      const metric = outcome?.metrics[plan.config.gate.metric];
+      setSearchAttributes({ Cd4mlDecision: outcome?.decision ?? ended, Cd4mlMetric: typeof metric === 'number' ? metric : null });
+    }
   }
   // Machine time and cost to the stop call, which comes after everything else.
   const result: TrainingResult = {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import net from 'node:net';
 import { Connection, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { temporalSettings, trainWorkflowId } from '@cd4ml/contracts';
+import { SEARCH_ATTRIBUTES, cliType, temporalSettings, trainWorkflowId } from '@cd4ml/contracts';
 import { connectClient } from '../connection.ts';
 import { startTraining } from '../start-training.ts';
 import { watchTraining } from '../watch-training.ts';
@@ -58,6 +58,7 @@ async function ensureTemporal(bg: Background, opts: DemoOptions): Promise<{ addr
   await bg.start('temporal', opts.temporalBin, [
     'server', 'start-dev', '--db-filename', dbFile(opts.home),
     '--port', String(opts.port), '--ui-port', String(opts.uiPort), '--log-level', 'warn',
+    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${cliType(type)}`]),
   ]);
   await writeFile(portFile(opts.home), `${opts.port} ${opts.uiPort}`);
   for (let i = 0; i < 150 && !(await answers(address)); i++) await sleep(200);
