@@ -1,21 +1,28 @@
 import { Client, Connection } from '@temporalio/client';
-import { temporalSettings, type TemporalSettings } from '@cd4ml/contracts';
+import { namespaceMissing, temporalSettings, temporalUnreachable, type TemporalSettings } from '@cd4ml/contracts';
 
-/** A client for the configured Temporal; an unreachable server gets an error that says what to do. */
+/**
+ * A client for the configured Temporal. An unreachable server, a TLS mismatch or a
+ * namespace that does not exist gets an error within seconds naming the setting to fix.
+ */
 export async function connectClient(settings: TemporalSettings = temporalSettings()): Promise<Client> {
+  let connection: Connection;
   try {
-    const connection = await Connection.connect({
+    connection = await Connection.connect({
       address: settings.address,
       apiKey: settings.apiKey,
       tls: settings.tls || undefined,
       connectTimeout: '5s',
     });
-    return new Client({ connection, namespace: settings.namespace });
   } catch (err) {
-    throw new Error(
-      `cannot reach Temporal at ${settings.address} (${(err as Error).message.split('\n')[0]}).\n` +
-        `Start one with "make demo" (dev server on :7233, Web UI on :8233) or "temporal server start-dev", ` +
-        `or point TEMPORAL_ADDRESS at your cluster.`,
-    );
+    throw new Error(temporalUnreachable(settings, err));
   }
+  try {
+    await connection.workflowService.describeNamespace({ namespace: settings.namespace });
+  } catch (err) {
+    await connection.close();
+    // gRPC NOT_FOUND: the server answered, the namespace is not there.
+    throw new Error((err as { code?: number }).code === 5 ? namespaceMissing(settings) : temporalUnreachable(settings, err));
+  }
+  return new Client({ connection, namespace: settings.namespace });
 }

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { CONTROL_TASK_QUEUE, type TemporalSettings } from '@cd4ml/contracts';
 import { createControlActivities } from '@cd4ml/activities';
 import { defaultBuilderSettings } from '@cd4ml/activities/image/builders';
 import { ensureSearchAttributes } from './search-attributes.ts';
+import { connectTemporal } from './connect.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/src/index.ts', import.meta.url));
 
@@ -23,14 +23,14 @@ export interface ControlWorkerOptions {
 /** The control worker: all workflows, and the activities that do not need the training machine. */
 export async function createControlWorker(opts: ControlWorkerOptions): Promise<{ worker: Worker; close: () => Promise<void> }> {
   const { address, namespace, apiKey, tls } = opts.temporal;
-  const connection = await NativeConnection.connect({ address, apiKey, tls: tls || undefined });
-  const clientConnection = await Connection.connect({ address, apiKey, tls: tls || undefined });
-  const client = new Client({ connection: clientConnection, namespace });
+  const temporal = await connectTemporal(opts.temporal);
+  const { client } = temporal;
+  let connection: NativeConnection;
   try {
     await ensureSearchAttributes(client, namespace, opts.log ?? (() => undefined));
+    connection = await temporal.native();
   } catch (err) {
-    await clientConnection.close();
-    await connection.close();
+    await temporal.close();
     throw err;
   }
   const worker = await Worker.create({
@@ -51,11 +51,5 @@ export async function createControlWorker(opts: ControlWorkerOptions): Promise<{
     maxHeartbeatThrottleInterval: '1 second',
     defaultHeartbeatThrottleInterval: '1 second',
   });
-  return {
-    worker,
-    close: async () => {
-      await clientConnection.close();
-      await connection.close();
-    },
-  };
+  return { worker, close: temporal.close };
 }

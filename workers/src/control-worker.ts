@@ -3,6 +3,7 @@ import { installTemporalLogging, logger } from './logger.ts';
 import { temporalSettings } from '@cd4ml/contracts';
 import { createControlWorker } from './control-worker-setup.ts';
 import { cd4mlHome, defaultStore } from './paths.ts';
+import { exitOnSetupError } from './connect.ts';
 
 const opts = new Command('control-worker')
   .description('Runs cd4ml workflows and the control activities (task queue cd4ml-control)')
@@ -12,7 +13,8 @@ const opts = new Command('control-worker')
   .opts<{ store: string; home: string }>();
 
 installTemporalLogging();
-const { worker, close } = await createControlWorker({ temporal: temporalSettings(), home: opts.home, store: opts.store, log: (msg) => logger.info(msg) });
+const { worker, close } = await createControlWorker({ temporal: temporalSettings(), home: opts.home, store: opts.store, log: (msg) => logger.info(msg) })
+  .catch((err: unknown) => exitOnSetupError(err));
 logger.info({ taskQueue: 'cd4ml-control', store: opts.store }, 'control worker: polling');
 try {
   await worker.run(); // returns after SIGINT/SIGTERM, once running tasks finish

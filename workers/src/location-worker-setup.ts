@@ -1,9 +1,9 @@
-import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { LocationAdminActivities, LocationWorkerInfo, TemporalSettings } from '@cd4ml/contracts';
 import { createLocationActivities } from '@cd4ml/activities';
 import { locationWorkerIdentity, type LocationWorkerIdentity } from './location-identity.ts';
 import { fenceLocation } from './location-fence.ts';
+import { connectTemporal } from './connect.ts';
 import { StepTracker } from './step-tracker.ts';
 
 export interface LocationWorkerOptions {
@@ -39,19 +39,15 @@ const heartbeats = { maxHeartbeatThrottleInterval: '1 second', defaultHeartbeatT
  * makes sure no other live worker serves the location (see fenceLocation).
  */
 export async function createLocationWorker(opts: LocationWorkerOptions): Promise<LocationWorker> {
-  const { address, namespace, apiKey, tls } = opts.temporal;
+  const { namespace } = opts.temporal;
   const me = locationWorkerIdentity(opts);
   const log = opts.log ?? (() => undefined);
-  const clientConnection = await Connection.connect({ address, apiKey, tls: tls || undefined });
-  const client = new Client({ connection: clientConnection, namespace });
-  const close = async () => {
-    await clientConnection.close();
-    await connection?.close();
-  };
-  let connection: NativeConnection | undefined;
+  const temporal = await connectTemporal(opts.temporal);
+  const { client, close } = temporal;
+  let connection: NativeConnection;
   try {
     await fenceLocation(client, me, { replace: opts.replace ?? false, log });
-    connection = await NativeConnection.connect({ address, apiKey, tls: tls || undefined });
+    connection = await temporal.native();
   } catch (err) {
     await close();
     throw err;

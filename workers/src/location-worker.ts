@@ -4,6 +4,7 @@ import { temporalSettings } from '@cd4ml/contracts';
 import { createLocationWorker } from './location-worker-setup.ts';
 import { LocationTaken } from './location-fence.ts';
 import { defaultVenv, defaultWorkdir } from './paths.ts';
+import { exitOnSetupError } from './connect.ts';
 
 const opts = new Command('location-worker')
   .description('Runs training steps for one location against its persistent checkout')
@@ -28,7 +29,7 @@ try {
     log: (msg) => logger.info(msg),
   });
 } catch (err) {
-  if (!(err instanceof LocationTaken)) throw err;
+  if (!(err instanceof LocationTaken)) exitOnSetupError(err);
   logger.error({ other: err.other.identity }, err.message);
   process.exit(2);
 }

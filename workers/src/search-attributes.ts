@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 // A CommonJS package: a default import works under both node's ESM loader and vitest.
 import proto from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES, cliType, type SearchAttributeName } from '@cd4ml/contracts';
+import { TemporalSetupError } from './connect.ts';
 
 const { IndexedValueType } = proto.temporal.api.enums.v1;
 const INDEXED = { KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, DOUBLE: IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE } as const;
@@ -27,7 +28,7 @@ export async function ensureSearchAttributes(client: Client, namespace: string, 
   const names = Object.keys(SEARCH_ATTRIBUTES) as SearchAttributeName[];
   const wrong = names.filter((n) => present[n] != null && present[n] !== INDEXED[SEARCH_ATTRIBUTES[n]]);
   if (wrong.length) {
-    throw new Error(`namespace ${namespace} has search attributes of the wrong type: ${wrong.map((n) => `${n} should be ${cliType(SEARCH_ATTRIBUTES[n])}`).join(', ')}; remove them and let the control worker register them again`);
+    throw new TemporalSetupError(`namespace ${namespace} has search attributes of the wrong type: ${wrong.map((n) => `${n} should be ${cliType(SEARCH_ATTRIBUTES[n])}`).join(', ')}; remove them and let the control worker register them again`);
   }
   const missing = names.filter((n) => present[n] == null);
   if (!missing.length) return;
@@ -37,7 +38,7 @@ export async function ensureSearchAttributes(client: Client, namespace: string, 
     });
     log(`registered the search attributes ${missing.join(', ')} in namespace ${namespace}`);
   } catch (err) {
-    throw new Error(
+    throw new TemporalSetupError(
       `namespace ${namespace} lacks the search attributes cd4ml's trainings set (${missing.join(', ')}), and registering them failed ` +
         `(${(err as Error).message.split('\n')[0]}). Register them, then start the control worker again:\n  ${howToRegister(namespace, missing)}`,
     );

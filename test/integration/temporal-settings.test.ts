@@ -1,0 +1,52 @@
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { REPO_ROOT, TEMPORAL_BIN } from '../harness/paths.ts';
+import { freePort } from '../harness/free-port.ts';
+
+/**
+ * Bad Temporal settings: each process says within seconds which setting is wrong
+ * and exits 1, instead of retrying for minutes or dying with a stack trace.
+ */
+describe('Temporal settings that do not work (real dev server)', () => {
+  let env: TestWorkflowEnvironment;
+  let closedPort: number;
+
+  beforeAll(async () => {
+    env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: TEMPORAL_BIN } } });
+    closedPort = await freePort();
+  });
+  afterAll(async () => env?.teardown());
+
+  const processes: Record<string, string[]> = {
+    'control worker': ['workers/src/control-worker.ts'],
+    'location worker': ['workers/src/location-worker.ts', '--location', 'local', '--workdir', path.join(REPO_ROOT, '.cd4ml/test-unused')],
+    'cd4ml status': ['client/src/cli.ts', 'status', 'train/penguins/v1.0'],
+    'cd4ml webhook': ['client/src/cli.ts', 'webhook', '--project', 'penguins', '--port', '0'],
+  };
+  const run = (args: string[], env: Record<string, string>) =>
+    execa(process.execPath, ['--import', 'tsx', ...args], {
+      cwd: REPO_ROOT, reject: false, all: true, timeout: 60_000,
+      env: { CD4ML_WEBHOOK_SECRET: 'a-secret-of-more-than-16-chars', TEMPORAL_TLS: 'false', ...env },
+    });
+
+  it.each(Object.keys(processes))('%s: an address that does not answer names TEMPORAL_ADDRESS', async (name) => {
+    const r = await run(processes[name]!, { TEMPORAL_ADDRESS: `127.0.0.1:${closedPort}` });
+    expect(r.exitCode).toBe(1);
+    expect(r.all).toContain(`cannot reach Temporal at 127.0.0.1:${closedPort} (TEMPORAL_ADDRESS)`);
+    expect(r.all).not.toMatch(/^\s+at /m);
+  });
+
+  it.each(Object.keys(processes))('%s: a namespace that does not exist names TEMPORAL_NAMESPACE', async (name) => {
+    const r = await run(processes[name]!, { TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'no-such-namespace' });
+    expect(r.exitCode).toBe(1);
+    expect(r.all).toContain(`namespace "no-such-namespace" (TEMPORAL_NAMESPACE) does not exist on ${env.address}`);
+  });
+
+  it.each(['control worker', 'cd4ml status'])('%s: TLS against a server without it names TEMPORAL_TLS', async (name) => {
+    const r = await run(processes[name]!, { TEMPORAL_ADDRESS: env.address, TEMPORAL_TLS: 'true' });
+    expect(r.exitCode).toBe(1);
+    expect(r.all).toContain('check TEMPORAL_TLS');
+  });
+});

@@ -1,0 +1,52 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { namespaceMissing, temporalUnreachable, type TemporalSettings } from '@cd4ml/contracts';
+
+/** Temporal could not be used with these settings; the message names the setting to fix. */
+export class TemporalSetupError extends Error {
+  override name = 'TemporalSetupError';
+}
+
+/**
+ * A client connection for a worker process, checked before any worker starts: an
+ * address that does not answer, a TLS mismatch or a namespace that does not exist
+ * fails within seconds with what to set, not after the SDK's own retries.
+ */
+export async function connectTemporal(settings: TemporalSettings): Promise<{ client: Client; native: () => Promise<NativeConnection>; close: () => Promise<void> }> {
+  const { address, namespace, apiKey, tls } = settings;
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address, apiKey, tls: tls || undefined, connectTimeout: '5s' });
+  } catch (err) {
+    throw new TemporalSetupError(temporalUnreachable(settings, err));
+  }
+  const client = new Client({ connection, namespace });
+  try {
+    await connection.workflowService.describeNamespace({ namespace });
+  } catch (err) {
+    await connection.close();
+    // gRPC NOT_FOUND: the server answered, the namespace is not there.
+    if ((err as { code?: number }).code === 5) throw new TemporalSetupError(namespaceMissing(settings));
+    throw new TemporalSetupError(temporalUnreachable(settings, err));
+  }
+  const natives: NativeConnection[] = [];
+  return {
+    client,
+    native: async () => {
+      const native = await NativeConnection.connect({ address, apiKey, tls: tls || undefined });
+      natives.push(native);
+      return native;
+    },
+    close: async () => {
+      await connection.close();
+      for (const n of natives) await n.close();
+    },
+  };
+}
+
+/** For entry points: a setup error is said in one line of the log (no stack) with exit code 1; anything else is rethrown. */
+export function exitOnSetupError(err: unknown): never {
+  if (!(err instanceof TemporalSetupError)) throw err;
+  console.error(`cd4ml: ${(err as Error).message}`);
+  process.exit(1);
+}
