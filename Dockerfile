@@ -23,5 +23,7 @@ RUN ONNXRUNTIME_NODE_INSTALL=skip pnpm install --frozen-lockfile
 COPY examples/penguins/requirements.txt examples/penguins/
 RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir -r examples/penguins/requirements.txt
 COPY . .
+# The workers, the CLI (gateway, serve) and the workflow bundle as plain JavaScript (workers/dist, client/dist).
+RUN pnpm exec tsx scripts/build.ts
 ENV CD4ML_VENV=/opt/venv CD4ML_HOME=/var/lib/cd4ml
-CMD ["pnpm", "exec", "tsx", "workers/src/control-worker.ts"]
+CMD ["node", "workers/dist/control-worker.js"]

@@ -1,7 +1,7 @@
 # cd4ml: `make demo` and `make test` are all a fresh clone needs; both bootstrap first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap demo stop test typecheck bench bench-serving bench-stop bench-gate clean-demo
+.PHONY: help bootstrap demo stop test typecheck build bench bench-serving bench-stop bench-gate clean-demo
 
 # The Temporal CLI installed by bootstrap, for recipes and the processes they start.
 export PATH := $(CURDIR)/.cd4ml/bin:$(PATH)
@@ -24,6 +24,9 @@ test: bootstrap ## typecheck, then run all vitest tests
 	@rm -f .cd4ml/test-results.json
 	@status=0; pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=.cd4ml/test-results.json || status=$$?; \
 	  node scripts/test-summary.mjs .cd4ml/test-results.json; exit $$status
+
+build: bootstrap ## the JavaScript production runs with plain node: workers/dist, client/dist (workflows bundled once)
+	pnpm exec tsx scripts/build.ts
 
 typecheck: bootstrap ## typecheck only
 	pnpm exec tsc -p tsconfig.json

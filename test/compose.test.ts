@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { builtFile } from '../scripts/build-targets.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -38,7 +39,7 @@ describe('docker-compose.yml', () => {
   it('runs the webhook gateway from the CLI on :8787 with its secret from the environment', () => {
     const webhook = compose.services.webhook!;
     const command = words(webhook.command);
-    expect(command.slice(0, 5)).toEqual(['pnpm', 'exec', 'tsx', 'client/src/cli.ts', 'webhook']);
+    expect(command.slice(0, 3)).toEqual(['node', builtFile('client/src/cli.ts'), 'webhook']);
     expect(command[command.indexOf('--port') + 1]).toBe('8787');
     expect(command[command.indexOf('--project') + 1]).toMatch(/^\$\{CD4ML_WEBHOOK_PROJECT/);
     expect(webhook.ports).toEqual(['8787:8787']);
@@ -63,16 +64,17 @@ describe('docker-compose.yml', () => {
     ['control-worker', 'workers/src/control-worker.ts', []],
     ['location-worker', 'workers/src/location-worker.ts', ['--location', 'local']],
   ] as const) {
-    it(`${name} is built from the repo and runs ${script}`, () => {
+    it(`${name} is built from the repo and runs ${script}, built`, () => {
       const service = compose.services[name]!;
       const context = typeof service.build === 'string' ? service.build : service.build?.context;
       expect(context).toBe('.');
       // The image the workers run in: built from the repo's Dockerfile, which installs the workspace.
-      expect(readFileSync(`${root}Dockerfile`, 'utf8')).toMatch(/pnpm install --frozen-lockfile/);
+      const dockerfile = readFileSync(`${root}Dockerfile`, 'utf8');
+      expect(dockerfile).toMatch(/pnpm install --frozen-lockfile/);
+      expect(dockerfile).toMatch(/RUN pnpm exec tsx scripts\/build.ts/);
       const command = words(service.command);
-      expect(command.slice(0, 3)).toEqual(['pnpm', 'exec', 'tsx']);
-      expect(command[3]).toBe(script);
-      expect(command.slice(4)).toEqual([...extra]);
+      expect(command.slice(0, 2)).toEqual(['node', builtFile(script)]);
+      expect(command.slice(2)).toEqual([...extra]);
       expect(existsSync(`${root}${script}`), `${script} should exist`).toBe(true);
       expect(env(service)).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', CD4ML_STORE: '/releases' });
     });

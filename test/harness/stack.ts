@@ -31,6 +31,8 @@ export interface SpawnOptions {
   taskQueue?: string;
   /** --replace: take over from a live worker of the location. */
   replace?: boolean;
+  /** Run the built JavaScript (workers/dist, see scripts/build.ts) with plain node. */
+  built?: boolean;
 }
 
 export interface StackOptions {
@@ -127,13 +129,13 @@ export class Stack {
   /** The same, returning at once: for a worker expected to refuse to start. */
   spawnWorkerNoWait(
     kind: 'control' | 'location', location = 'local', extraEnv: Record<string, string> = {},
-    { checkout = location, taskQueue, replace }: SpawnOptions = {},
+    { checkout = location, taskQueue, replace, built }: SpawnOptions = {},
   ): WorkerProcess {
     const env = { TEMPORAL_ADDRESS: this.env.address, CD4ML_HOME: this.home, CD4ML_STORE: this.store, CD4ML_VENV: VENV, ...extraEnv };
     const args = kind === 'location'
       ? ['--location', location, '--workdir', this.workdir(checkout), ...(taskQueue ? ['--task-queue', taskQueue] : []), ...(replace ? ['--replace'] : [])]
       : [];
-    const proc = WorkerProcess.spawn(kind, env, args);
+    const proc = WorkerProcess.spawn(kind, env, args, { built });
     this.processes.push(proc);
     return proc;
   }

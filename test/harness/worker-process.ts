@@ -23,9 +23,12 @@ export class WorkerProcess {
   }
 
   /** Starts the process without waiting for it to poll (e.g. to see it refuse to start). */
-  static spawn(kind: 'control' | 'location', env: Record<string, string>, args: string[] = []): WorkerProcess {
-    const entry = path.join(REPO_ROOT, 'workers/src', `${kind}-worker.ts`);
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+  static spawn(kind: 'control' | 'location', env: Record<string, string>, args: string[] = [], { built = false } = {}): WorkerProcess {
+    // Built: the JavaScript `make build` writes, run with plain node as production does.
+    const command = built
+      ? [path.join(REPO_ROOT, 'workers/dist', `${kind}-worker.js`)]
+      : ['--import', 'tsx', path.join(REPO_ROOT, 'workers/src', `${kind}-worker.ts`)];
+    const child = spawn(process.execPath, [...command, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

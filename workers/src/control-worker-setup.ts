@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
@@ -8,6 +9,8 @@ import { ensureSearchAttributes } from './search-attributes.ts';
 import { connectTemporal } from './connect.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/src/index.ts', import.meta.url));
+/** Written by `make build` beside the built worker: workflows bundled once, not at every start. */
+const prebuiltBundle = fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
 
 export interface ControlWorkerOptions {
   temporal: TemporalSettings;
@@ -37,7 +40,8 @@ export async function createControlWorker(opts: ControlWorkerOptions): Promise<{
     connection,
     namespace,
     taskQueue: CONTROL_TASK_QUEUE,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle }
+      : existsSync(prebuiltBundle) ? { workflowBundle: { codePath: prebuiltBundle } } : { workflowsPath }),
     activities: createControlActivities({
       client,
       mirrorsDir: path.join(opts.home, 'mirrors'),
