@@ -38,11 +38,17 @@ export class Background {
       stdio: ['ignore', log.fd, log.fd],
       env: { ...process.env, ...env },
     });
+    // A missing program is an 'error' event, not a throw: say what to do instead of crashing.
+    const spawned = new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (err) => reject(new Error(`could not start ${name}: ${file}: ${err.message}; run "make bootstrap" to install it`)));
+    });
+    spawned.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     child.unref();
     await log.close();
-    if (!child.pid) throw new Error(`could not start ${name} (${file})`);
+    await spawned;
     await writeFile(this.pidFile(name), String(child.pid));
-    return child.pid;
+    return child.pid!;
   }
 
   async stop(name: string): Promise<boolean> {
