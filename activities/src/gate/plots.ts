@@ -77,10 +77,12 @@ export async function confusionMatrixPlot(classes: string[], truth: ArrayLike<nu
 /** Regression: predicted against true (with the y = x line), and residuals against predicted. */
 export async function regressionPlots(truth: ArrayLike<number>, models: ModelPredictions[]): Promise<Plot[]> {
   const { rows, note } = sampleRows(truth.length);
+  // `first` marks one row per model: the reference lines are drawn from it once, not once per point.
   const values = models.flatMap((m) => rows.map((i) => {
     const predicted = Number(m.predicted[i]);
-    return { model: m.label, truth: Number(truth[i]), predicted, residual: Number(truth[i]) - predicted };
-  })).filter((v) => Number.isFinite(v.predicted));
+    return { model: m.label, truth: Number(truth[i]), predicted, residual: Number(truth[i]) - predicted, first: false };
+  }).filter((v) => Number.isFinite(v.predicted)).map((v, j) => ({ ...v, first: j === 0 })));
+  const once = [{ filter: 'datum.first' }];
   let lo = Infinity;
   let hi = -Infinity;
   for (const v of values) [lo, hi] = [Math.min(lo, v.truth, v.predicted), Math.max(hi, v.truth, v.predicted)];
@@ -96,6 +98,7 @@ export async function regressionPlots(truth: ArrayLike<number>, models: ModelPre
         layer: [
           { mark: point, encoding: { x: { field: 'truth', type: 'quantitative', title: 'true', scale: { domain: [lo, hi] } }, y: { field: 'predicted', type: 'quantitative', scale: { domain: [lo, hi] } } } },
           {
+            transform: once,
             mark: { type: 'rule', color: 'gray', strokeDash: [4, 4] },
             encoding: { x: { datum: lo }, y: { datum: lo }, x2: { datum: hi }, y2: { datum: hi } },
           },
@@ -108,7 +111,7 @@ export async function regressionPlots(truth: ArrayLike<number>, models: ModelPre
         width: PANEL, height: PANEL,
         layer: [
           { mark: point, encoding: { x: { field: 'predicted', type: 'quantitative' }, y: { field: 'residual', type: 'quantitative' } } },
-          { mark: { type: 'rule', color: 'gray', strokeDash: [4, 4] }, encoding: { y: { datum: 0 } } },
+          { transform: once, mark: { type: 'rule', color: 'gray', strokeDash: [4, 4] }, encoding: { y: { datum: 0 } } },
         ],
       },
     }),
