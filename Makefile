@@ -1,7 +1,7 @@
 # cd4ml: `make demo` and `make test` are all a fresh clone needs; both bootstrap first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap demo stop test typecheck build bench bench-serving bench-stop bench-gate clean-demo
+.PHONY: help bootstrap bootstrap-test demo stop test typecheck build bench bench-serving bench-stop bench-gate clean-demo
 
 # The Temporal CLI installed by bootstrap, for recipes and the processes they start.
 export PATH := $(CURDIR)/.cd4ml/bin:$(PATH)
@@ -13,13 +13,16 @@ help: ## list the targets
 bootstrap: ## install pnpm deps, Temporal CLI 1.5.1 and the Python venv (idempotent, ~1 s when done)
 	@bash scripts/bootstrap.sh
 
+bootstrap-test: ## bootstrap, plus what only the tests need: Temporal server 1.29.1 and its SQL tool (go install, once), PostgreSQL
+	@bash scripts/bootstrap.sh --test
+
 demo: bootstrap ## run the example end to end: Temporal dev server, workers, one training (again: new data, gated against the last release)
 	pnpm exec tsx scripts/demo.ts
 
 stop: ## stop the demo's Temporal dev server and workers
 	@pnpm exec tsx client/src/cli.ts demo stop
 
-test: bootstrap ## typecheck, then run all vitest tests
+test: bootstrap-test ## typecheck, then run all vitest tests
 	pnpm exec tsc -p tsconfig.json
 	@rm -f .cd4ml/test-results.json
 	@status=0; pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=.cd4ml/test-results.json || status=$$?; \

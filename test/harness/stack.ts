@@ -12,6 +12,7 @@ import { ExampleRepo, type ExampleRepoOptions } from '@cd4ml/client/demo/example
 import { TEMPORAL_BIN, VENV } from './paths.ts';
 import { WorkerProcess } from './worker-process.ts';
 import { freePort } from './free-port.ts';
+import { TemporalCluster } from './temporal-cluster.ts';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Webpack-bundling the workflows takes seconds: once per test process. */
@@ -39,14 +40,22 @@ export interface StackOptions {
   /** The release store: a folder or s3://bucket/prefix. Default: <dir>/releases. */
   store?: string;
   example?: ExampleRepoOptions;
-  /** Also serve the Temporal Web UI (on a free port, see `uiUrl`). */
+  /** Also serve the Temporal Web UI (on a free port, see `uiUrl`); dev server only. */
   ui?: boolean;
+  /**
+   * `dev` (default): the Temporal CLI's dev server. `cluster`: the Temporal server on
+   * PostgreSQL, as in production (test/harness/temporal-cluster.ts), reachable through
+   * `stack.cluster` to kill and restart either. CD4ML_TEST_TEMPORAL=cluster makes `cluster`
+   * the default, to run other files on it (those that ask for the Web UI stay on the dev server).
+   */
+  temporal?: 'dev' | 'cluster';
 }
 
 /**
- * One test stack: a real Temporal dev server (the pinned CLI) on a free port,
- * a scratch folder holding the release store, the example repository and the
- * location's persistent checkout, and helpers to run workers in this process.
+ * One test stack: a real Temporal (the pinned CLI's dev server, or the Temporal server on
+ * PostgreSQL) on free ports, a scratch folder holding the release store, the example
+ * repository and the location's persistent checkout, and helpers to run workers in this
+ * process or as OS processes.
  */
 export class Stack {
   readonly store: string;
@@ -55,7 +64,10 @@ export class Stack {
   private readonly workers: RunningWorker[] = [];
   private readonly processes: WorkerProcess[] = [];
 
-  private constructor(readonly env: TestWorkflowEnvironment, readonly dir: string, private readonly opts: StackOptions) {
+  private constructor(
+    readonly env: TestWorkflowEnvironment, readonly dir: string, private readonly opts: StackOptions,
+    private readonly temporalCluster?: TemporalCluster,
+  ) {
     this.store = opts.store ?? path.join(dir, 'releases');
     this.home = path.join(dir, 'home');
     this.example = new ExampleRepo(path.join(dir, 'example'), VENV, opts.example);
@@ -63,6 +75,8 @@ export class Stack {
 
   /** In-process workers see this process's environment; give spawned ones more with spawnWorker's `extraEnv`. */
   static async start(opts: StackOptions = {}): Promise<Stack> {
+    const temporal = opts.temporal ?? (process.env.CD4ML_TEST_TEMPORAL === 'cluster' && !opts.ui ? 'cluster' : 'dev');
+    if (temporal === 'cluster') return Stack.startOnCluster(opts);
     const uiPort = opts.ui ? await freePort() : undefined;
     const env = await TestWorkflowEnvironment.createLocal({
       server: {
@@ -75,6 +89,24 @@ export class Stack {
     const stack = new Stack(env, dir, opts);
     stack.uiUrl = uiPort ? `http://127.0.0.1:${uiPort}` : undefined;
     return stack;
+  }
+
+  private static async startOnCluster(opts: StackOptions): Promise<Stack> {
+    if (opts.ui) throw new Error('Stack: the Web UI comes with the dev server only (temporal: \'dev\')');
+    const cluster = await TemporalCluster.start();
+    try {
+      const env = await TestWorkflowEnvironment.createFromExistingServer({ address: cluster.address, namespace: 'default' });
+      return new Stack(env, await mkdtemp(path.join(os.tmpdir(), 'cd4ml-test-')), opts, cluster);
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+  }
+
+  /** The Temporal server on PostgreSQL, to kill and restart: only with `temporal: 'cluster'`. */
+  get cluster(): TemporalCluster {
+    if (!this.temporalCluster) throw new Error('Stack: started on the dev server; start it with { temporal: \'cluster\' }');
+    return this.temporalCluster;
   }
 
   /** The Web UI, when started with `ui`. */
@@ -175,6 +207,7 @@ export class Stack {
     for (const w of [...this.workers].reverse()) await w.stop();
     for (const p of this.processes) await p.stop();
     await this.env.teardown();
+    await this.temporalCluster?.stop();
     if (!process.env.CD4ML_KEEP_TEST_DIRS) await rm(this.dir, { recursive: true, force: true });
   }
 }

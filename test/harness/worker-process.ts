@@ -41,6 +41,11 @@ export class WorkerProcess {
     return this.exited;
   }
 
+  /** Not exited (nor killed) yet. */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   get pid(): number {
     return this.child.pid!;
   }
