@@ -36,11 +36,33 @@ export async function ensureSearchAttributes(client: Client, namespace: string, 
     await client.connection.operatorService.addSearchAttributes({
       namespace, searchAttributes: Object.fromEntries(missing.map((n) => [n, INDEXED[SEARCH_ATTRIBUTES[n]]])),
     });
+    await untilQueryable(client, namespace);
     log(`registered the search attributes ${missing.join(', ')} in namespace ${namespace}`);
   } catch (err) {
+    if (err instanceof TemporalSetupError) throw err;
     throw new TemporalSetupError(
       `namespace ${namespace} lacks the search attributes cd4ml's trainings set (${missing.join(', ')}), and registering them failed ` +
         `(${(err as Error).message.split('\n')[0]}). Register them, then start the control worker again:\n  ${howToRegister(namespace, missing)}`,
     );
+  }
+}
+
+/**
+ * A cluster uses new search attributes once its namespace cache refreshes (seconds):
+ * a training started before that would fail its workflow tasks. The frontend checks
+ * the names in a query against that cache, so a query on all of them passing means
+ * they are in use.
+ */
+async function untilQueryable(client: Client, namespace: string, timeoutMs = 30_000): Promise<void> {
+  const query = Object.keys(SEARCH_ATTRIBUTES).map((name) => `${name} IS NOT NULL`).join(' AND ');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await client.workflowService.countWorkflowExecutions({ namespace, query });
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new TemporalSetupError(`namespace ${namespace} registered cd4ml's search attributes but does not use them after ${timeoutMs / 1000} s (${(err as Error).message.split('\n')[0]})`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 }
