@@ -89,10 +89,13 @@ const outputsOf = (m: Record<string, number[]>): Outputs => ('predictions' in m
   ? { predictions: Float64Array.from(m.predictions!) }
   : { predicted: Int32Array.from(m.predicted!), probabilities: Float64Array.from(m.probabilities!) });
 
-describe('paired bootstrap = the same resamples scored by scikit-learn, interval by numpy.quantile', () => {
+// The fixtures draw rows; accuracy, balanced_accuracy and f1_macro would otherwise draw category
+// counts instead (gate-categorical-bootstrap.test.ts holds that path to this one).
+describe('paired bootstrap drawn row by row = the same resamples scored by scikit-learn, interval by numpy.quantile', () => {
   for (const c of fixtures.bootstrap) {
     it(c.name, () => {
-      const got = valueOf(bootstrapMetric(c.metric as GateMetric, truthOf(c), outputsOf(c.candidate), outputsOf(c.baseline), c.options));
+      const options: BootstrapOptions = { ...c.options, draws: 'rows' };
+      const got = valueOf(bootstrapMetric(c.metric as GateMetric, truthOf(c), outputsOf(c.candidate), outputsOf(c.baseline), options));
       expectClose(got.candidate, c.expected.candidate);
       expectClose(got.baseline, c.expected.baseline);
       expectClose(got.difference, c.expected.difference);
@@ -133,7 +136,9 @@ describe('paired bootstrap', () => {
     expect([other.lo, other.hi]).not.toEqual([a.lo, a.hi]);
   });
 
-  it('several metrics on shared resamples give each metric its own interval', () => {
+  // 'auto': accuracy and f1_macro draw category counts, each from its own multinomial; 'rows': all four share the row draws.
+  it.each(['auto', 'rows'] as const)('several metrics from one seed give each metric the interval it has alone (draws: %s)', (draws) => {
+    const options = { ...OPTIONS, draws };
     const probabilities = Float64Array.from({ length: 600 }, (_, i) => (i % 2 ? (i % 7) / 7 : 0));
     for (let r = 0; r < 300; r++) probabilities[2 * r] = 1 - probabilities[2 * r + 1]!;
     const c = { ...data.c, probabilities };
@@ -141,9 +146,9 @@ describe('paired bootstrap', () => {
     const metrics = ['accuracy', 'f1_macro', 'roc_auc', 'log_loss'] as const;
     const pairs = metrics.map((m) => ({ candidate: valueOf(metricStatistics(m, data.truth, c)), baseline: valueOf(metricStatistics(m, data.truth, b)) }));
     const short = valueOf(metricStatistics('accuracy', { ...data.truth, labels: [0, 1] }, { predicted: [0, 1] }));
-    const all = pairedBootstrapAll([...pairs, { candidate: short, baseline: short }], OPTIONS);
+    const all = pairedBootstrapAll([...pairs, { candidate: short, baseline: short }], options);
     pairs.forEach((p, m) => {
-      const alone = valueOf(pairedBootstrap(p.candidate, p.baseline, OPTIONS));
+      const alone = valueOf(pairedBootstrap(p.candidate, p.baseline, options));
       const shared = valueOf(all[m]!);
       expect({ ...shared, lo: 0, hi: 0 }).toEqual({ ...alone, lo: 0, hi: 0 });
       expectClose(shared.lo, alone.lo, 1e-12);
@@ -152,13 +157,13 @@ describe('paired bootstrap', () => {
     expect(all[4]).toEqual({ ok: false, error: 'accuracy is on 2 rows, the first metric on 300: not the same holdout' });
   });
 
-  it('covers the true accuracy difference at about the nominal 95% (300 simulated holdouts)', () => {
+  it.each(['rows', 'categories'] as const)('covers the true accuracy difference at about the nominal 95% (300 simulated holdouts, draws: %s)', (draws) => {
     // P(both right) 0.75, P(candidate only) 0.12, P(baseline only) 0.07: the true difference is 0.05.
     const sim = new Xoshiro128(77);
     let covered = 0;
     for (let k = 0; k < 300; k++) {
       const d = pairedRows(sim, 200, 0.75, 0.12, 0.07);
-      const i = valueOf(bootstrapMetric('accuracy', d.truth, d.c, d.b, { resamples: 400, seed: k, confidence: 0.95 }));
+      const i = valueOf(bootstrapMetric('accuracy', d.truth, d.c, d.b, { resamples: 400, seed: k, confidence: 0.95, draws }));
       if (i.lo <= 0.05 && 0.05 <= i.hi) covered++;
     }
     expect(covered / 300).toBeGreaterThanOrEqual(0.91);
@@ -191,8 +196,10 @@ describe('paired bootstrap', () => {
     ];
     it.each(cases)('%s', (metric, truth, outputs) => {
       const copy = structuredClone(outputs);
-      const i = valueOf(bootstrapMetric(metric, truth, outputs, copy, OPTIONS));
-      expect([i.difference, i.lo, i.hi]).toEqual([0, 0, 0]);
+      for (const draws of ['rows', 'categories'] as const) {
+        const i = valueOf(bootstrapMetric(metric, truth, outputs, copy, { ...OPTIONS, draws }));
+        expect([i.difference, i.lo, i.hi]).toEqual([0, 0, 0]);
+      }
     });
   });
 
@@ -201,6 +208,7 @@ describe('paired bootstrap', () => {
     [{ seed: -1 }, 'seed must be a non-negative integer, got -1'],
     [{ seed: 1.5 }, 'seed must be a non-negative integer, got 1.5'],
     [{ confidence: 1 }, 'confidence must be between 0 and 1, got 1'],
+    [{ draws: 'some' as 'rows' }, 'draws must be one of auto, rows, categories, got some'],
   ])('refuses options %j', (bad, error) => {
     expect(bootstrapMetric('accuracy', data.truth, data.c, data.b, { ...OPTIONS, ...bad })).toEqual({ ok: false, error });
   });

@@ -26,7 +26,7 @@ export function accuracyStatistics(truth: ClassificationTruth, outputs: Classifi
   const [labels, predicted] = both.value;
   const correct = new Float64Array(labels.length);
   for (let i = 0; i < labels.length; i++) correct[i] = labels[i] === predicted[i] ? 1 : 0;
-  return ok({ kind: 'columns', metric: 'accuracy', rows: labels.length, columns: [correct], mean: true, finalize: meanOf });
+  return ok({ kind: 'columns', metric: 'accuracy', rows: labels.length, columns: [correct], mean: true, indicator: true, finalize: meanOf });
 }
 
 /** Per-row loss -log(p of the true class), p clipped to [eps, 1 - eps] with eps of the probabilities' type (sklearn >= 1.5). */

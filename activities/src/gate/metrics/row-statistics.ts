@@ -19,6 +19,11 @@ export interface ColumnStatistics {
   columns: readonly Float64Array[];
   /** True when the metric is sums[0] / total, so two models' difference can be taken row by row. */
   mean: boolean;
+  /**
+   * True when every per-row value is 0 or 1 (accuracy's right or wrong): a
+   * resample's sums then depend only on how many rows of each kind it drew.
+   */
+  indicator?: boolean;
   /** The metric from the column sums weighted by the counts; NaN where it is undefined. */
   finalize(sums: ArrayLike<number>, total: number): number;
 }

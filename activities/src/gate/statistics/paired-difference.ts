@@ -2,13 +2,16 @@ import {
   cellScratchSize, weightedCells, weightedColumnSums, weightedRocAuc,
   type ColumnStatistics, type ConfusionStatistics, type Counts, type RowStatistics,
 } from '../metrics/index.ts';
+import { confusionCategories, indicatorCategories, type CategoricalKernel } from './categorical-difference.ts';
 
 // metric(candidate) - metric(baseline) under one resample, the two models
 // sharing the resample. Kernels are chosen once per pair, so a resample costs
 // one pass over the counts (two for roc_auc): mean metrics take the difference
 // row by row (and can be summed straight off the draws, see sumOverDraws),
 // skipping the rows where the models agree; other column metrics sum both
-// models' columns in one pass, truth columns once.
+// models' columns in one pass, truth columns once. Accuracy, balanced_accuracy
+// and f1_macro also carry a categorical kernel (categorical-difference.ts),
+// which scores a resample from its category counts instead of its row counts.
 
 export interface DifferenceKernel {
   /** The difference for a resample's counts (which sum to the holdout's rows); NaN where undefined. */
@@ -18,12 +21,15 @@ export interface DifferenceKernel {
    * perDraw[row], over the rows, so a lone kernel can skip the counts.
    */
   perDraw?: Float64Array;
+  /** Set where the difference depends only on how many rows of each category a resample drew. */
+  categorical?: CategoricalKernel;
 }
 
 function meanDifference(c: ColumnStatistics, b: ColumnStatistics): DifferenceKernel {
   const x = c.columns[0]!;
   const y = b.columns[0]!;
   const total = c.rows;
+  const categorical = c.indicator && b.indicator ? indicatorCategories(c, b) : undefined;
   const delta = new Float64Array(x.length);
   let differing = 0;
   for (let i = 0; i < x.length; i++) {
@@ -36,6 +42,7 @@ function meanDifference(c: ColumnStatistics, b: ColumnStatistics): DifferenceKer
     const sums = new Float64Array(1);
     return {
       perDraw: delta,
+      categorical,
       fromCounts: (counts) => {
         weightedColumnSums(counts, columns, sums);
         return sums[0]! / total;
@@ -49,6 +56,7 @@ function meanDifference(c: ColumnStatistics, b: ColumnStatistics): DifferenceKer
   }
   return {
     perDraw: delta,
+    categorical,
     fromCounts: (counts) => {
       let s = 0;
       for (let j = 0; j < rows.length; j++) s += counts[rows[j]!]! * d[j]!;
@@ -85,6 +93,7 @@ function confusionDifference(c: ConfusionStatistics, b: ConfusionStatistics): Di
   const tb = new Float64Array(size);
   const scratch = new Float64Array(cellScratchSize(size));
   return {
+    categorical: confusionCategories(c, b),
     fromCounts: (counts) => {
       weightedCells(counts, c.cells, tc, scratch);
       weightedCells(counts, b.cells, tb, scratch);
