@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CLASSIFICATION_METRICS, REGRESSION_METRICS, type GateMetric } from '@cd4ml/contracts';
 import type { ClassificationTruth, Outputs, RegressionTruth, Truth } from '@cd4ml/activities/gate/metrics/index';
 import {
-  binomialTwoSidedHalf, bootstrapMetric, drawCounts, mcnemarExact, pairedBootstrap, pairedBootstrapAll, sortedQuantile, sumOverDraws,
+  binomialTwoSidedHalf, bootstrapMetric, drawCounts, mcnemarExact, pairedBootstrap, pairedBootstrapAll, sortedQuantile, sumOverDraws, sumPairOverDraws,
   Xoshiro128,
   type BootstrapOptions,
 } from '@cd4ml/activities/gate/statistics/index';
@@ -60,6 +60,22 @@ describe('xoshiro128**', () => {
       drawCounts(a, counts);
       const expected = counts.reduce((s, c, i) => s + c * values[i]!, 0);
       expect(sumOverDraws(b, values)).toBe(expected);
+    }
+    expect(b.nextUint32()).toBe(a.nextUint32());
+  });
+  it('sumPairOverDraws sums two columns over the same draws drawCounts counts', () => {
+    const n = 5000;
+    // Integers, so the sums are exact whatever the order they are added in.
+    const x = Float64Array.from({ length: n }, (_, i) => i % 7);
+    const y = Float64Array.from({ length: n }, (_, i) => (i * 3) % 11);
+    const a = new Xoshiro128(9);
+    const b = new Xoshiro128(9);
+    const counts = new Int32Array(n);
+    const sums = new Float64Array(2);
+    for (let r = 0; r < 3; r++) {
+      drawCounts(a, counts);
+      sumPairOverDraws(b, x, y, sums);
+      expect([...sums]).toEqual([counts.reduce((s, c, i) => s + c * x[i]!, 0), counts.reduce((s, c, i) => s + c * y[i]!, 0)]);
     }
     expect(b.nextUint32()).toBe(a.nextUint32());
   });

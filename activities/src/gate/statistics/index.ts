@@ -9,7 +9,7 @@ export { confusionCategories, indicatorCategories, type CategoricalKernel } from
 export { BINOMIAL_COST_IN_ROWS, categoryDifferences, rowDifferences, type Resampled } from './resample-differences.ts';
 export { binomialTwoSidedHalf, mcnemarExact, type McNemarResult } from './mcnemar.ts';
 export { sortedQuantile } from './percentile.ts';
-export { drawCounts, sumOverDraws } from './resample-counts.ts';
+export { drawCounts, sumOverDraws, sumPairOverDraws } from './resample-counts.ts';
 export { binomial } from './binomial.ts';
 export { drawMultinomial, multinomialOf, type Multinomial } from './multinomial.ts';
 export { MAX_INDEX_RANGE, Xoshiro128 } from './xoshiro128.ts';

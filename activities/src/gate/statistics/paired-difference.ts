@@ -21,6 +21,11 @@ export interface DifferenceKernel {
    * perDraw[row], over the rows, so a lone kernel can skip the counts.
    */
   perDraw?: Float64Array;
+  /**
+   * Set for metrics of one column per model (rmse): both columns, summed off the
+   * draws (sumPairOverDraws), and the difference from those two sums.
+   */
+  perDrawPair?: { a: Float64Array; b: Float64Array; fromSums(sums: Float64Array): number };
   /** Set where the difference depends only on how many rows of each category a resample drew. */
   categorical?: CategoricalKernel;
 }
@@ -77,13 +82,18 @@ function columnsDifference(c: ColumnStatistics, b: ColumnStatistics): Difference
   const cSums = new Float64Array(cAt.length);
   const bSums = new Float64Array(bAt.length);
   const total = c.rows;
+  const fromSums = (all: Float64Array): number => {
+    cAt.forEach((k, j) => { cSums[j] = all[k]!; });
+    bAt.forEach((k, j) => { bSums[j] = all[k]!; });
+    return c.finalize(cSums, total) - b.finalize(bSums, total);
+  };
+  const pair = columns.length === 2 && cAt.length === 1 && bAt.length === 1;
   return {
     fromCounts: (counts) => {
       weightedColumnSums(counts, columns, sums);
-      cAt.forEach((k, j) => { cSums[j] = sums[k]!; });
-      bAt.forEach((k, j) => { bSums[j] = sums[k]!; });
-      return c.finalize(cSums, total) - b.finalize(bSums, total);
+      return fromSums(sums);
     },
+    ...(pair ? { perDrawPair: { a: columns[0]!, b: columns[1]!, fromSums } } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { CategoricalKernel } from './categorical-difference.ts';
 import { drawMultinomial } from './multinomial.ts';
 import type { DifferenceKernel } from './paired-difference.ts';
-import { drawCounts, sumOverDraws } from './resample-counts.ts';
+import { drawCounts, sumOverDraws, sumPairOverDraws } from './resample-counts.ts';
 import { Xoshiro128 } from './xoshiro128.ts';
 
 // The resampled differences of pairedBootstrapAll, by either path: row draws
@@ -29,6 +29,17 @@ export function rowDifferences(kernels: readonly DifferenceKernel[], rows: numbe
   if (perDraw) {
     for (let r = 0; r < resamples; r++) out[0]!.differences[r] = sumOverDraws(rng, perDraw) / rows;
     out[0]!.defined = resamples;
+    return out;
+  }
+  // Likewise a lone metric of one column per model: both sums straight off the draws.
+  const pair = kernels.length === 1 ? kernels[0]!.perDrawPair : undefined;
+  if (pair) {
+    const sums = new Float64Array(2);
+    for (let r = 0; r < resamples; r++) {
+      sumPairOverDraws(rng, pair.a, pair.b, sums);
+      const d = pair.fromSums(sums);
+      if (!Number.isNaN(d)) out[0]!.differences[out[0]!.defined++] = d;
+    }
     return out;
   }
   const counts = new Int32Array(rows);
