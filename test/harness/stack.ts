@@ -5,14 +5,14 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { type Client, type WorkflowHandle } from '@temporalio/client';
-import { defineSearchAttributeKey } from '@temporalio/common';
-import { CONTROL_TASK_QUEUE, SEARCH_ATTRIBUTES, trainWorkflowId, type TemporalSettings, type TrainingRequestInput, type TrainingResult } from '@cd4ml/contracts';
+import { CONTROL_TASK_QUEUE, trainWorkflowId, type TemporalSettings, type TrainingRequestInput, type TrainingResult } from '@cd4ml/contracts';
 import { createControlWorker, createLocationWorker, workflowsPath, type LocationWorker } from '@cd4ml/workers';
 import { ExampleRepo, type ExampleRepoOptions } from '@cd4ml/client/demo/example-repo';
-import { TEMPORAL_BIN, VENV } from './paths.ts';
+import { VENV } from './paths.ts';
 import { WorkerProcess } from './worker-process.ts';
 import { freePort } from './free-port.ts';
 import { TemporalCluster } from './temporal-cluster.ts';
+import { DevServer } from './dev-server.ts';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Webpack-bundling the workflows takes seconds: once per test process. */
@@ -66,7 +66,7 @@ export class Stack {
 
   private constructor(
     readonly env: TestWorkflowEnvironment, readonly dir: string, private readonly opts: StackOptions,
-    private readonly temporalCluster?: TemporalCluster,
+    private readonly temporalCluster?: TemporalCluster, private readonly devServer?: DevServer,
   ) {
     this.store = opts.store ?? path.join(dir, 'releases');
     this.home = path.join(dir, 'home');
@@ -78,15 +78,9 @@ export class Stack {
     const temporal = opts.temporal ?? (process.env.CD4ML_TEST_TEMPORAL === 'cluster' && !opts.ui ? 'cluster' : 'dev');
     if (temporal === 'cluster') return Stack.startOnCluster(opts);
     const uiPort = opts.ui ? await freePort() : undefined;
-    const env = await TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: { type: 'existing-path', path: TEMPORAL_BIN }, log: { format: 'pretty', level: 'error' },
-        searchAttributes: Object.entries(SEARCH_ATTRIBUTES).map(([name, type]) => defineSearchAttributeKey(name, type)),
-        ...(uiPort ? { ui: true, uiPort } : {}),
-      },
-    });
+    const devServer = await DevServer.start({ uiPort });
     const dir = await mkdtemp(path.join(os.tmpdir(), 'cd4ml-test-'));
-    const stack = new Stack(env, dir, opts);
+    const stack = new Stack(devServer.env, dir, opts, undefined, devServer);
     stack.uiUrl = uiPort ? `http://127.0.0.1:${uiPort}` : undefined;
     return stack;
   }
@@ -206,7 +200,7 @@ export class Stack {
   async stop(): Promise<void> {
     for (const w of [...this.workers].reverse()) await w.stop();
     for (const p of this.processes) await p.stop();
-    await this.env.teardown();
+    await (this.devServer ? this.devServer.stop() : this.env.teardown());
     await this.temporalCluster?.stop();
     if (!process.env.CD4ML_KEEP_TEST_DIRS) await rm(this.dir, { recursive: true, force: true });
   }

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { REPO_ROOT, TEMPORAL_BIN } from '../harness/paths.ts';
+import { REPO_ROOT } from '../harness/paths.ts';
+import { DevServer } from '../harness/dev-server.ts';
 import { freePort } from '../harness/free-port.ts';
 
 /**
@@ -10,14 +10,14 @@ import { freePort } from '../harness/free-port.ts';
  * and exits 1, instead of retrying for minutes or dying with a stack trace.
  */
 describe('Temporal settings that do not work (real dev server)', () => {
-  let env: TestWorkflowEnvironment;
+  let server: DevServer;
   let closedPort: number;
 
   beforeAll(async () => {
-    env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: TEMPORAL_BIN } } });
+    server = await DevServer.start();
     closedPort = await freePort();
   });
-  afterAll(async () => env?.teardown());
+  afterAll(async () => server?.stop());
 
   const processes: Record<string, string[]> = {
     'control worker': ['workers/src/control-worker.ts'],
@@ -39,13 +39,13 @@ describe('Temporal settings that do not work (real dev server)', () => {
   });
 
   it.each(Object.keys(processes))('%s: a namespace that does not exist names TEMPORAL_NAMESPACE', async (name) => {
-    const r = await run(processes[name]!, { TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'no-such-namespace' });
+    const r = await run(processes[name]!, { TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: 'no-such-namespace' });
     expect(r.exitCode).toBe(1);
-    expect(r.all).toContain(`namespace "no-such-namespace" (TEMPORAL_NAMESPACE) does not exist on ${env.address}`);
+    expect(r.all).toContain(`namespace "no-such-namespace" (TEMPORAL_NAMESPACE) does not exist on ${server.address}`);
   });
 
   it.each(['control worker', 'cd4ml status'])('%s: TLS against a server without it names TEMPORAL_TLS', async (name) => {
-    const r = await run(processes[name]!, { TEMPORAL_ADDRESS: env.address, TEMPORAL_TLS: 'true' });
+    const r = await run(processes[name]!, { TEMPORAL_ADDRESS: server.address, TEMPORAL_TLS: 'true' });
     expect(r.exitCode).toBe(1);
     expect(r.all).toContain('check TEMPORAL_TLS');
   });
