@@ -5,6 +5,7 @@ import cliProgress from 'cli-progress';
 import type { Stage, TrainingProgress, TrainingResult } from '@cd4ml/contracts';
 import { progressQuery } from '@cd4ml/workflows/queries';
 import type { TrainingOutcome } from './start-training.ts';
+import { OutageReporter, isTemporalUnavailable } from './temporal-outage.ts';
 
 /** How a run ended, as the CLI reports it: its result, or what failed. */
 export type RunOutcome<T> = { kind: 'completed'; result: T } | { kind: 'failed'; message: string; type?: string };
@@ -94,10 +95,8 @@ export async function followRun<T>(handle: WorkflowHandle, stages: Stage[], out:
     : undefined;
   bar?.start(stages.length, 0, { stage: 'starting', elapsed: '0.0', detail: '' });
   const printed = new Set<number>();
-  const done = handle.result().then(
-    (result: T): RunOutcome<T> => ({ kind: 'completed', result }),
-    (err: unknown): RunOutcome<T> => failureOutcome(err),
-  );
+  const outage = OutageReporter.forHandle(handle, (line) => out.write(`${tty ? '\r\x1b[2K' : ''}  ${line}\n`));
+  const done = resultThroughOutages<T>(handle, outage);
   let finished: RunOutcome<T> | undefined;
   void done.then((o) => (finished = o));
   let lastDetailAt = 0;
@@ -115,6 +114,12 @@ export async function followRun<T>(handle: WorkflowHandle, stages: Stage[], out:
   };
 
   while (!finished) {
+    // The server alone answers describe (a query needs the worker): its silence is an outage.
+    if (!(await reachable(handle, outage))) {
+      bar?.update({ ...outage.status(), detail: '' });
+      await Promise.race([done, sleep(1000)]);
+      continue;
+    }
     try {
       progress = await handle.query(progressQuery);
       if (Date.now() - lastDetailAt > 2000) {
@@ -142,6 +147,38 @@ export async function followRun<T>(handle: WorkflowHandle, stages: Stage[], out:
     }
   }
   return finished;
+}
+
+/** Whether Temporal answers within PROBE_MS; reports the outage's start and end. */
+async function reachable(handle: WorkflowHandle, outage: OutageReporter): Promise<boolean> {
+  try {
+    await handle.client.connection.withDeadline(Date.now() + PROBE_MS, () => handle.describe());
+  } catch (err) {
+    if (isTemporalUnavailable(err)) {
+      outage.down(err);
+      return false;
+    }
+  }
+  outage.up();
+  return true;
+}
+
+/** Longer than any healthy answer; short enough that a person sees the wait at once. */
+const PROBE_MS = 3000;
+
+/** The run's result, asked again while Temporal is away: an outage is not the run's failure. */
+async function resultThroughOutages<T>(handle: WorkflowHandle, outage: OutageReporter): Promise<RunOutcome<T>> {
+  for (;;) {
+    try {
+      const result: T = await handle.result();
+      outage.up();
+      return { kind: 'completed', result };
+    } catch (err) {
+      if (!isTemporalUnavailable(err)) return failureOutcome(err);
+      outage.down(err);
+      await sleep(1000);
+    }
+  }
 }
 
 export function failureOutcome(err: unknown): RunOutcome<never> {

@@ -1,8 +1,9 @@
 // Records the workflow histories that test/unit/replay.test.ts replays:
 //   pnpm exec tsx test/harness/record-histories.ts [name ...]   (names: only these files are written)
 // Re-record only for an intended change of workflow behaviour that is guarded by
-// patched(); otherwise a failing replay test means the change breaks running trainings.
-import { readFile, writeFile } from 'node:fs/promises';
+// patched(), or to retire patches that only these fixtures still needed (as Temporal's
+// patching sample does); otherwise a failing replay test means the change breaks running trainings.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -12,6 +13,7 @@ import { REPO_ROOT } from './paths.ts';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const out = path.join(REPO_ROOT, 'test/fixtures/histories');
+await mkdir(out, { recursive: true });
 const only = process.argv.slice(2);
 const stack = await Stack.start();
 try {
@@ -48,12 +50,12 @@ try {
   if ((await nightly('nightly/penguins-new-data')).training?.result.decision !== 'accepted') throw new Error('expected a nightly training');
   await save('nightly-trained', 'nightly/penguins-new-data');
 
-  // Steps on the checkout's own worker queue (sticky-location-steps), a custom gate check, search attributes.
+  // A custom gate check (its own location step).
   const config = await readFile(path.join(stack.example.workDir, 'cd4ml.yaml'), 'utf8');
   await stack.example.writeFile('cd4ml.yaml', config.replace('  margin: 0.02\n', '  margin: 0.02\n  checks:\n    - {name: ok, run: "echo \'{\\"passed\\": true}\'"}\n'), 'gate: a custom check');
   const sticky = await stack.train({ releaseTag: 'v1.3' });
   if (sticky.decision !== 'accepted' || !sticky.checks.some((c) => c.name === 'custom:ok')) throw new Error(`expected v1.3 accepted with its custom check: ${sticky.reasons.join('; ')}`);
-  await save('train-model-sticky-checks-search', 'train/penguins/v1.3');
+  await save('train-model-custom-check', 'train/penguins/v1.3');
 } finally {
   await stack.stop();
 }

@@ -6,7 +6,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { type Client, type WorkflowHandle } from '@temporalio/client';
 import { CONTROL_TASK_QUEUE, trainWorkflowId, type TemporalSettings, type TrainingRequestInput, type TrainingResult } from '@cd4ml/contracts';
-import { createControlWorker, createLocationWorker, workflowsPath, type LocationWorker } from '@cd4ml/workers';
+import { createControlWorker, createLocationWorker, workflowsPath, type ControlWorkerOptions, type LocationWorker } from '@cd4ml/workers';
 import { ExampleRepo, type ExampleRepoOptions } from '@cd4ml/client/demo/example-repo';
 import { VENV } from './paths.ts';
 import { WorkerProcess } from './worker-process.ts';
@@ -127,9 +127,10 @@ export class Stack {
     return path.join(this.dir, 'locations', location);
   }
 
-  async startControlWorker(): Promise<RunningWorker> {
+  /** `deployment`: the Worker Deployment version to poll as (default: cd4ml-control, the bundle's hash). */
+  async startControlWorker(deployment?: ControlWorkerOptions['deployment']): Promise<RunningWorker> {
     const { worker, close } = await createControlWorker({
-      temporal: this.temporal, home: this.home, store: this.store, workflowBundle: await workflowBundle(),
+      temporal: this.temporal, home: this.home, store: this.store, workflowBundle: await workflowBundle(), deployment,
     });
     return this.track(worker, close);
   }

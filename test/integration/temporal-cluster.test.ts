@@ -4,7 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowHandle } from '@temporalio/client';
 import { LeaseQuery, ReleaseManifest, locationWorkflowId, type LeaseState, type TrainingResult } from '@cd4ml/contracts';
+import { execa } from 'execa';
 import { Stack } from '../harness/stack.ts';
+import { REPO_ROOT } from '../harness/paths.ts';
 import type { WorkerProcess } from '../harness/worker-process.ts';
 import { activityRuns, runsOf, slowTrainStage, waitForDvcStage, waitUntil } from '../harness/training-probes.ts';
 
@@ -59,15 +61,34 @@ describe('on a Temporal cluster (Temporal server on PostgreSQL, workers as proce
     expect(await leaseHolder()).toBeNull();
   }
 
-  /** A slow training, stopped in the middle of `dvc repro` by `crash`, then awaited. */
-  async function trainThrough(tag: string, crash: () => Promise<void>): Promise<void> {
+  /**
+   * A slow training, stopped in the middle of `dvc repro` by `crash`, then awaited.
+   * `follow`: `cd4ml train` attaches to it first and must follow it through the crash.
+   */
+  async function trainThrough(tag: string, crash: () => Promise<void>, follow = false): Promise<string | undefined> {
     await slowTrainStage(stack.example, 12);
     const handle = await stack.startTraining({ releaseTag: tag });
     await waitForDvcStage(handle, 'train');
+    const cli = follow ? followInCli(tag) : undefined;
+    if (cli) await waitUntil('cd4ml train to attach', async () => cli.output().includes(`attached to train/penguins/${tag}`), 60_000, async () => cli.output());
     await crash();
     const result = (await handle.result()) as TrainingResult;
     workersAlive();
     await expectOnce(handle, result, tag);
+    if (!cli) return undefined;
+    const run = await cli.run;
+    expect(run.exitCode, run.all).toBe(0);
+    return run.all;
+  }
+
+  /** `cd4ml train` on a running training: attaches and follows it (plain output, as in CI). */
+  function followInCli(tag: string) {
+    const run = execa(process.execPath, [
+      '--import', 'tsx', 'client/src/cli.ts', 'train', '--repo', stack.example.repoUrl, '--project', 'penguins', '--tag', tag,
+    ], { cwd: REPO_ROOT, env: { TEMPORAL_ADDRESS: stack.temporal.address }, reject: false, all: true, timeout: 300_000 });
+    let text = '';
+    run.all?.on('data', (d: Buffer) => (text += d.toString()));
+    return { run, output: () => text };
   }
 
   it('runs the pipeline: the first model is released, a retraining on new data is gated against it', async () => {
@@ -100,8 +121,12 @@ describe('on a Temporal cluster (Temporal server on PostgreSQL, workers as proce
     await up();
   };
 
-  it('the Temporal server killed mid-repro, back after 8 s: the training finishes once', () =>
-    trainThrough('server-crash', outage(() => stack.cluster.killServer(), () => stack.cluster.startServer(), SHORT_OUTAGE_MS)));
+  it('the Temporal server killed mid-repro, back after 8 s: the training finishes once; cd4ml train waits it out', async () => {
+    const cli = await trainThrough('server-crash', outage(() => stack.cluster.killServer(), () => stack.cluster.startServer(), SHORT_OUTAGE_MS), true);
+    expect(cli).toContain(`waiting for Temporal at ${stack.temporal.address}`);
+    expect(cli).toMatch(new RegExp(`Temporal at ${stack.temporal.address.replace(/\./g, '\\.')} answers again after \\d+ s`));
+    expect(cli).toMatch(/^ACCEPTED: server-crash/m);
+  });
 
   it('PostgreSQL killed mid-repro, back after 30 s (past the step\'s heartbeat timeout): the training finishes once', () =>
     trainThrough('postgres-crash', outage(() => stack.cluster.killPostgres(), () => stack.cluster.startPostgres(), LONG_OUTAGE_MS)));

@@ -1,12 +1,15 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
 import { CONTROL_TASK_QUEUE, type TemporalSettings } from '@cd4ml/contracts';
 import { createControlActivities } from '@cd4ml/activities';
 import { defaultBuilderSettings } from '@cd4ml/activities/image/builders';
 import { ensureSearchAttributes } from './search-attributes.ts';
 import { connectTemporal } from './connect.ts';
+import { DEFAULT_DEPLOYMENT, bundleBuildId, deploymentOptions, makeCurrentWhenPolling, type DeploymentSettings } from './deployment.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/src/index.ts', import.meta.url));
 /** Written by `make build` beside the built worker: workflows bundled once, not at every start. */
@@ -21,10 +24,22 @@ export interface ControlWorkerOptions {
   /** A prebuilt workflow bundle (tests bundle once for many workers). */
   workflowBundle?: WorkerOptions['workflowBundle'];
   log?: (msg: string) => void;
+  /**
+   * Worker versioning (see deployment.ts). Default: deployment cd4ml-control, the bundle's
+   * hash as build id, made current once polling. `false`: unversioned, for servers before 1.28.
+   */
+  deployment?: Partial<DeploymentSettings> | false;
+}
+
+export interface ControlWorker {
+  worker: Worker;
+  /** The version this worker polls as, unless unversioned. */
+  deployment: DeploymentSettings | undefined;
+  close: () => Promise<void>;
 }
 
 /** The control worker: all workflows, and the activities that do not need the training machine. */
-export async function createControlWorker(opts: ControlWorkerOptions): Promise<{ worker: Worker; close: () => Promise<void> }> {
+export async function createControlWorker(opts: ControlWorkerOptions): Promise<ControlWorker> {
   const { address, namespace, apiKey, tls } = opts.temporal;
   const temporal = await connectTemporal(opts.temporal);
   const { client } = temporal;
@@ -36,12 +51,18 @@ export async function createControlWorker(opts: ControlWorkerOptions): Promise<{
     await temporal.close();
     throw err;
   }
+  const code = await workflowCode(opts.workflowBundle);
+  const deployment = opts.deployment === false ? undefined : {
+    deploymentName: DEFAULT_DEPLOYMENT, buildId: bundleBuildId(code), makeCurrent: true, ...opts.deployment,
+  };
+  const identity = `${process.pid}@${os.hostname()}${deployment ? ` ${deployment.deploymentName}.${deployment.buildId}` : ''}`;
   const worker = await Worker.create({
     connection,
     namespace,
+    identity,
     taskQueue: CONTROL_TASK_QUEUE,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle }
-      : existsSync(prebuiltBundle) ? { workflowBundle: { codePath: prebuiltBundle } } : { workflowsPath }),
+    workflowBundle: { code },
+    ...(deployment ? { workerDeploymentOptions: deploymentOptions(deployment) } : {}),
     activities: createControlActivities({
       client,
       mirrorsDir: path.join(opts.home, 'mirrors'),
@@ -55,5 +76,22 @@ export async function createControlWorker(opts: ControlWorkerOptions): Promise<{
     maxHeartbeatThrottleInterval: '1 second',
     defaultHeartbeatThrottleInterval: '1 second',
   });
-  return { worker, close: temporal.close };
+  const rollout = new AbortController();
+  if (deployment?.makeCurrent) void makeCurrentWhenPolling(client, namespace, deployment, identity, opts.log ?? (() => undefined), rollout.signal);
+  return {
+    worker, deployment,
+    close: async () => {
+      rollout.abort();
+      await temporal.close();
+    },
+  };
 }
+
+/** The workflow bundle's code: given, prebuilt by `make build`, or bundled now (tsx). Its hash is the build id. */
+async function workflowCode(given: ControlWorkerOptions['workflowBundle']): Promise<string> {
+  if (given) return 'code' in given ? given.code : readFile(given.codePath, 'utf8');
+  if (existsSync(prebuiltBundle)) return readFile(prebuiltBundle, 'utf8');
+  return (await bundleWorkflowCode({ workflowsPath, logger: quietBundler })).code;
+}
+
+const quietBundler = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never;

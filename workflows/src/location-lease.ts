@@ -1,6 +1,6 @@
 import {
   condition, continueAsNew, defineQuery, defineSignal, getExternalWorkflowHandle, proxyActivities,
-  setHandler, workflowInfo, allHandlersFinished,
+  setHandler, setWorkflowOptions, workflowInfo, allHandlersFinished,
 } from '@temporalio/workflow';
 import type { ControlActivities } from '@cd4ml/activities';
 import { LeaseQuery, LeaseSignal, type LeaseRequest, type LeaseState } from '@cd4ml/contracts/lease';
@@ -60,3 +60,7 @@ export async function locationLease(input: { location: string; waiting?: string[
   }
   await condition(allHandlersFinished);
 }
+
+// Outlives any one control worker version (it serves every training of the location): it moves to
+// the current version at its next task, so its changes need patched(); trainings stay PINNED.
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, locationLease);

@@ -6,9 +6,6 @@ import { FailureType } from '@cd4ml/contracts/failures';
 import { notPickedUp, retry } from './activity-options.ts';
 import type { ProgressTracker } from './progress.ts';
 
-/** Trainings started before checkout answered with its worker's queue ran every step on the location's queue. */
-export const STICKY_STEPS_PATCH = 'sticky-location-steps';
-
 /**
  * How long a step waits for the worker that made the checkout: long enough for
  * it to restart on the same disk (systemd, a redeploy), short enough that a worker
@@ -42,7 +39,6 @@ export interface OnLocation {
   plan: TrainingPlan;
   /** The location's queue (a launched instance's own). */
   queue: string;
-  sticky: boolean;
   progress: ProgressTracker;
   /** What happened that a person should know: a lost worker, a restart. */
   notes: string[];
@@ -62,10 +58,6 @@ export async function onLocation<T>(ctx: OnLocation, body: (steps: LocationSteps
     progress.enter('checkout');
     return locationSteps(queue, plan.config.repro.timeout, false).steps.checkout({ ...ref, repoUrl: plan.request.repoUrl, commit: plan.commit });
   };
-  if (!ctx.sticky) {
-    await checkout();
-    return body(locationSteps(queue, plan.config.repro.timeout, false));
-  }
   for (let attempt = 1; ; attempt++) {
     const done = await checkout();
     // A location worker older than sticky steps answers nothing: its steps stay on the location's queue.

@@ -2,9 +2,6 @@ import { upsertSearchAttributes } from '@temporalio/workflow';
 import { defineSearchAttributeKey, type SearchAttributeType } from '@temporalio/common';
 import { SEARCH_ATTRIBUTES, type SearchAttributeName } from '@cd4ml/contracts/search-attributes';
 
-/** Trainings started before cd4ml set search attributes replay without them. */
-export const SEARCH_ATTRIBUTES_PATCH = 'search-attributes';
-
 const key = (name: SearchAttributeName) => defineSearchAttributeKey(name, SEARCH_ATTRIBUTES[name] as SearchAttributeType);
 
 /** Sets the training's search attributes (a value of null clears one). */

@@ -1,5 +1,5 @@
 import {
-  CancellationScope, condition, getExternalWorkflowHandle, isCancellation, patched, proxyActivities, setHandler, workflowInfo,
+  CancellationScope, condition, getExternalWorkflowHandle, isCancellation, proxyActivities, setHandler, workflowInfo,
 } from '@temporalio/workflow';
 import type { ControlActivities, TrainingPlan } from '@cd4ml/activities';
 import type { TrainingRequestInput, TrainingResult } from '@cd4ml/contracts/training';
@@ -11,12 +11,9 @@ import { grantedSignal, releaseSignal } from './location-lease.ts';
 import { ProgressTracker } from './progress.ts';
 import { publishReleasePageOrWarn } from './release-page.ts';
 import { TrainingMachine, withinMaxRuntime } from './training-machine.ts';
-import { STICKY_STEPS_PATCH, onLocation } from './on-location.ts';
+import { onLocation } from './on-location.ts';
 import { runPipeline } from './pipeline.ts';
-import { SEARCH_ATTRIBUTES_PATCH, setSearchAttributes } from './search-attributes.ts';
-
-/** Trainings started before images existed skip the image step when they replay. */
-const TRAINING_IMAGE_PATCH = 'training-image';
+import { setSearchAttributes } from './search-attributes.ts';
 
 const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry });
 
@@ -38,15 +35,9 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
   });
   let granted = false;
   setHandler(grantedSignal, () => void (granted = true));
-  // Histories recorded before these existed replay without them.
-  const guardRuntime = patched('max-runtime');
-  const machine = new TrainingMachine(plan, workflowId, progress, patched('stop-unstarted-machine'));
-  const sticky = patched(STICKY_STEPS_PATCH);
-  const searchable = patched(SEARCH_ATTRIBUTES_PATCH);
-  if (searchable) {
-    const { project, location, releaseTag, requestedBy } = plan.request;
-    setSearchAttributes({ Cd4mlProject: project, Cd4mlLocation: location, Cd4mlReleaseTag: releaseTag, Cd4mlRequestedBy: requestedBy });
-  }
+  const machine = new TrainingMachine(plan, workflowId, progress);
+  const { project, location, releaseTag, requestedBy } = plan.request;
+  setSearchAttributes({ Cd4mlProject: project, Cd4mlLocation: location, Cd4mlReleaseTag: releaseTag, Cd4mlRequestedBy: requestedBy });
   const notes: string[] = [];
   let outcome: TrainingResult | undefined;
   let ended: 'failed' | 'cancelled' = 'failed';
@@ -54,10 +45,10 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
     await waitForLocation(plan, workflowId, progress, () => granted);
     const image = await trainingImage(plan, progress);
     // From here the machine may cost money: a runaway training is cut off at the location's maxRuntime.
-    outcome = await withinMaxRuntime(plan, guardRuntime, async () => {
+    outcome = await withinMaxRuntime(plan, async () => {
       const started = await machine.start();
       const queue = started.taskQueue ?? locationTaskQueue(plan.request.location);
-      return onLocation({ plan, queue, sticky, progress, notes }, (steps) => runPipeline({ plan, machine: started, image, progress }, steps));
+      return onLocation({ plan, queue, progress, notes }, (steps) => runPipeline({ plan, machine: started, image, progress }, steps));
     });
   } catch (err) {
     if (isCancellation(err)) ended = 'cancelled';
@@ -70,10 +61,8 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
       // If the lease has already ended (or never started) there is nothing to give back.
       await getExternalWorkflowHandle(locationWorkflowId(plan.request.location)).signal(releaseSignal, { workflowId }).catch(() => undefined);
     });
-    if (searchable) {
-      const metric = outcome?.metrics[plan.config.gate.metric];
-      setSearchAttributes({ Cd4mlDecision: outcome?.decision ?? ended, Cd4mlMetric: typeof metric === 'number' ? metric : null });
-    }
+    const metric = outcome?.metrics[plan.config.gate.metric];
+    setSearchAttributes({ Cd4mlDecision: outcome?.decision ?? ended, Cd4mlMetric: typeof metric === 'number' ? metric : null });
   }
   // Machine time and cost to the stop call, which comes after everything else.
   const result: TrainingResult = {
@@ -98,7 +87,7 @@ async function waitForLocation(plan: TrainingPlan, workflowId: string, progress:
 /** The training image, built if its content changed; none when cd4ml.yaml names no image. */
 async function trainingImage(plan: TrainingPlan, progress: ProgressTracker): Promise<ImageResult | undefined> {
   const { request: req, config } = plan;
-  if (!(config.image && patched(TRAINING_IMAGE_PATCH))) return undefined;
+  if (!config.image) return undefined;
   progress.enter('image');
   return imageActivities(config.image.buildTimeout).ensureImage({
     project: req.project, repoUrl: req.repoUrl, branch: req.branch, commit: plan.commit, projectDir: plan.projectDir, image: config.image,

@@ -29,8 +29,6 @@ export class TrainingMachine {
     private readonly plan: TrainingPlan,
     private readonly workflowId: string,
     private readonly progress: ProgressTracker,
-    /** Off for histories from before cd4ml cleaned up after a start that never returned. */
-    private readonly cleanUpFailedStart: boolean,
   ) {}
 
   async start(): Promise<Machine> {
@@ -45,7 +43,7 @@ export class TrainingMachine {
     if (this.machine) {
       this.progress.enter('stop-machine');
       this.stopped = await cleanup.stopMachine(this.machine);
-    } else if (this.startAttempted && this.cleanUpFailedStart) {
+    } else if (this.startAttempted) {
       // startMachine never returned (cancelled or failed after launching): stop whatever carries our tags.
       this.progress.enter('stop-machine');
       this.stopped = await cleanup.stopUnstartedMachine({ location: this.plan.request.location, config: this.plan.location, workflowId: this.workflowId });
@@ -57,16 +55,14 @@ export class TrainingMachine {
  * Runs `fn` (everything that may cost machine time) and cancels it once the
  * location's maxRuntime has passed, failing the training as MaxRuntimeExceeded.
  */
-export async function withinMaxRuntime<T>(plan: TrainingPlan, enabled: boolean, fn: () => Promise<T>): Promise<T> {
+export async function withinMaxRuntime<T>(plan: TrainingPlan, fn: () => Promise<T>): Promise<T> {
   const pipeline = new CancellationScope();
   const guard = new CancellationScope();
   let runaway = false;
-  if (enabled) {
-    void guard.run(() => sleep(durationMs(plan.location.maxRuntime))).then(() => {
-      runaway = true;
-      pipeline.cancel();
-    }).catch(() => undefined);
-  }
+  void guard.run(() => sleep(durationMs(plan.location.maxRuntime))).then(() => {
+    runaway = true;
+    pipeline.cancel();
+  }).catch(() => undefined);
   try {
     return await pipeline.run(fn);
   } catch (err) {
