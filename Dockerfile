@@ -1,4 +1,4 @@
-# The cd4ml worker image (docker-compose.yml builds it for both workers).
+# The cd4ml image (docker-compose.yml builds it for both workers, `cd4ml serve` and the webhook gateway).
 # A location worker trains the project with the Python libraries in its venv;
 # a project with other needs configures a training image instead (cd4ml.yaml `image`).
 FROM node:20-bookworm-slim

@@ -1,19 +1,16 @@
 import { Client, Connection } from '@temporalio/client';
-import { namespaceMissing, temporalSettings, temporalUnreachable, type TemporalSettings } from '@cd4ml/contracts';
+import { namespaceMissing, temporalConnectionOptions, temporalSettings, temporalUnreachable, type TemporalSettings } from '@cd4ml/contracts';
 
 /**
- * A client for the configured Temporal. An unreachable server, a TLS mismatch or a
+ * A client for the configured Temporal. An unreachable server, a TLS mismatch, an unreadable TLS file or a
  * namespace that does not exist gets an error within seconds naming the setting to fix.
  */
 export async function connectClient(settings: TemporalSettings = temporalSettings()): Promise<Client> {
+  // Throws naming the variable when a TLS file cannot be read.
+  const options = temporalConnectionOptions(settings);
   let connection: Connection;
   try {
-    connection = await Connection.connect({
-      address: settings.address,
-      apiKey: settings.apiKey,
-      tls: settings.tls || undefined,
-      connectTimeout: '5s',
-    });
+    connection = await Connection.connect({ ...options, connectTimeout: '5s' });
   } catch (err) {
     throw new Error(temporalUnreachable(settings, err));
   }

@@ -12,6 +12,7 @@ import { SEARCH_ATTRIBUTES } from '@cd4ml/contracts';
 import { ensureSearchAttributes } from '@cd4ml/workers/search-attributes';
 import { freeStablePort } from './free-port.ts';
 import { TEMPORAL_CONFIG_DIR, TEMPORAL_SERVER_BIN, TEMPORAL_SQL_TOOL_BIN } from './paths.ts';
+import { schemaSteps, TEMPORAL_DATABASES } from './temporal-schema.ts';
 
 const run = promisify(execFile);
 
@@ -20,7 +21,6 @@ const RETENTION_MS = 24 * 3600_000;
 /** The server's namespace cache refreshes this often (system.namespaceCacheRefreshInterval): new search attributes reach history within it. */
 const NAMESPACE_REFRESH_MS = 2_000;
 const DB_USER = 'temporal';
-const DATABASES = { temporal: 'postgresql/v12/temporal', temporal_visibility: 'postgresql/v12/visibility' } as const;
 
 /** Debian's newest PostgreSQL (/usr/lib/postgresql/<v>/bin), CD4ML_PG_BINDIR, or whatever is on PATH. */
 function pgBin(name: 'initdb' | 'postgres' | 'pg_isready'): string {
@@ -220,15 +220,13 @@ export class TemporalCluster {
   }
 
   /**
-   * The databases, then each schema as an operator sets it up: the versioning tables at 0.0,
-   * then every versioned step up to the server's version. The schema files are those of the
-   * go.temporal.io/server module the tool was built from (embedded in the tool).
+   * The databases, then each schema as an operator sets it up (schemaSteps; docker-compose.yml's
+   * temporal-schema runs the same). The schema files are those of the go.temporal.io/server
+   * module the tool was built from (embedded in the tool).
    */
   private async createSchemas(): Promise<void> {
-    await Promise.all(Object.entries(DATABASES).map(async ([db, schema]) => {
-      await this.sqlTool(db, 'create-database');
-      await this.sqlTool(db, 'setup-schema', '-v', '0.0');
-      await this.sqlTool(db, 'update-schema', '--schema-name', schema);
+    await Promise.all(Object.entries(TEMPORAL_DATABASES).map(async ([db, schema]) => {
+      for (const step of schemaSteps(schema)) await this.sqlTool(db, ...step);
     }));
   }
 

@@ -44,6 +44,17 @@ describe('Temporal settings that do not work (real dev server)', () => {
     expect(r.all).toContain(`namespace "no-such-namespace" (TEMPORAL_NAMESPACE) does not exist on ${server.address}`);
   });
 
+  it.each(Object.keys(processes))('%s: a TLS file that cannot be read names its variable', async (name) => {
+    // TEMPORAL_TLS empty counts as unset: the certificate turns TLS on.
+    const r = await run(processes[name]!, {
+      TEMPORAL_ADDRESS: server.address, TEMPORAL_TLS: '',
+      TEMPORAL_TLS_CLIENT_CERT_PATH: '/nonexistent/client.pem', TEMPORAL_TLS_CLIENT_KEY_PATH: '/nonexistent/client.key',
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.all).toContain('cannot read TEMPORAL_TLS_CLIENT_CERT_PATH=/nonexistent/client.pem: no such file');
+    expect(r.all).not.toMatch(/^\s+at /m);
+  });
+
   it.each(['control worker', 'cd4ml status'])('%s: TLS against a server without it names TEMPORAL_TLS', async (name) => {
     const r = await run(processes[name]!, { TEMPORAL_ADDRESS: server.address, TEMPORAL_TLS: 'true' });
     expect(r.exitCode).toBe(1);

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { namespaceMissing, temporalUnreachable, type TemporalSettings } from '@cd4ml/contracts';
+import { namespaceMissing, temporalConnectionOptions, temporalUnreachable, type TemporalConnectionOptions, type TemporalSettings } from '@cd4ml/contracts';
 
 /** Temporal could not be used with these settings; the message names the setting to fix. */
 export class TemporalSetupError extends Error {
@@ -9,14 +9,21 @@ export class TemporalSetupError extends Error {
 
 /**
  * A client connection for a worker process, checked before any worker starts: an
- * address that does not answer, a TLS mismatch or a namespace that does not exist
- * fails within seconds with what to set, not after the SDK's own retries.
+ * address that does not answer, a TLS mismatch, a TLS file that cannot be read or a
+ * namespace that does not exist fails within seconds with what to set, not after the
+ * SDK's own retries.
  */
 export async function connectTemporal(settings: TemporalSettings): Promise<{ client: Client; native: () => Promise<NativeConnection>; close: () => Promise<void> }> {
-  const { address, namespace, apiKey, tls } = settings;
+  const { namespace } = settings;
+  let options: TemporalConnectionOptions;
+  try {
+    options = temporalConnectionOptions(settings);
+  } catch (err) {
+    throw new TemporalSetupError((err as Error).message);
+  }
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address, apiKey, tls: tls || undefined, connectTimeout: '5s' });
+    connection = await Connection.connect({ ...options, connectTimeout: '5s' });
   } catch (err) {
     throw new TemporalSetupError(temporalUnreachable(settings, err));
   }
@@ -33,7 +40,7 @@ export async function connectTemporal(settings: TemporalSettings): Promise<{ cli
   return {
     client,
     native: async () => {
-      const native = await NativeConnection.connect({ address, apiKey, tls: tls || undefined });
+      const native = await NativeConnection.connect(options);
       natives.push(native);
       return native;
     },

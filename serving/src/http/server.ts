@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Datatype } from '@cd4ml/contracts';
 import { checkSignature, InputError, isDatatype } from '@cd4ml/onnx';
 import { InferenceError, type InferResult, type InferTensor, type ModelRegistry, type ServedModel } from '../model/types.ts';
+import { HEALTH_LIVE_PATH, HEALTH_READY_PATH } from './health.ts';
 import { createMetrics, type FailureReason } from './metrics.ts';
 import { BadRequest, elementCount, fromBinary, fromJson, jsonDataText, toBinary, toJson } from './tensors.ts';
 
@@ -337,8 +338,8 @@ export function buildServer(registry: ModelRegistry, opts: ServerOptions = {}): 
   };
 
   // ---- OIP v2: health and metadata ----
-  app.get('/v2/health/live', async () => ({ live: true }));
-  app.get('/v2/health/ready', async (_req, reply) => {
+  app.get(HEALTH_LIVE_PATH, async () => ({ live: true }));
+  app.get(HEALTH_READY_PATH, async (_req, reply) => {
     const ready = registry.ready();
     return reply.code(ready ? 200 : 503).send({ ready });
   });
