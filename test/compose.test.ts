@@ -343,3 +343,17 @@ describe('docker-compose.yml: Temporal connection settings', () => {
     expect(readFileSync(path.join(root, '.dockerignore'), 'utf8')).toMatch(/^deploy\/temporal-tls$/m);
   });
 });
+
+describe('docker-compose.yml: worker versioning', () => {
+  it('hands the control worker the versioning settings it reads, each documented in the header', () => {
+    const source = readFileSync(path.join(root, 'workers/src/control-worker.ts'), 'utf8');
+    const header = readFileSync(path.join(root, 'docker-compose.yml'), 'utf8');
+    const versioning = ['CD4ML_BUILD_ID', 'CD4ML_MAKE_CURRENT', 'CD4ML_WORKER_VERSIONING'];
+    const e = env(service('control-worker'));
+    for (const k of versioning) {
+      expect(source, `control-worker.ts reads ${k}`).toContain(`process.env.${k}`);
+      expect(e[k], k).toMatch(new RegExp(`^\\$\\{${k}:-`));
+      expect(header).toMatch(new RegExp(`^#\\s+${k}\\s{2,}\\S`, 'm'));
+    }
+  });
+});
