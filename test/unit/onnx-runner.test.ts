@@ -20,6 +20,12 @@ const features = (rows: number): TypedTensor => ({
   name: 'input', datatype: 'FP32', shape: [rows, 4], data: Float32Array.from({ length: rows * 4 }, (_, i) => [40, 17, 200, 4][i % 4]! + (i % 7)),
 });
 
+/**
+ * These wait for a thread to load onnxruntime and finish a run after the cancel: seconds on a
+ * busy CI machine (other test files run beside), more than vitest's default 5 s allows.
+ */
+const THREAD_WAIT_MS = 30_000;
+
 afterEach(() => {
   vi.restoreAllMocks();
 });
@@ -86,9 +92,9 @@ describe('runModelOnce', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     controller.abort();
     await expect(run).rejects.toMatchObject({ name: 'OnnxError', phase: 'run', message: 'cancelled' });
-    await vi.waitFor(() => expect(terminate).toHaveBeenCalledTimes(1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(terminate).toHaveBeenCalledTimes(1), { timeout: THREAD_WAIT_MS - 5_000 });
     expect(await terminate.mock.results[0]!.value).toBe(1); // the thread's exit code once terminated
-  });
+  }, THREAD_WAIT_MS);
 
   it('cancels while the model loads, and before it starts', async () => {
     const terminate = vi.spyOn(Worker.prototype, 'terminate');
@@ -96,9 +102,9 @@ describe('runModelOnce', () => {
     const run = runModelOnce(GOOD, [[features(1)]], { signal: controller.signal });
     controller.abort();
     await expect(run).rejects.toMatchObject({ phase: 'run', message: 'cancelled' });
-    await vi.waitFor(() => expect(terminate).toHaveBeenCalledTimes(1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(terminate).toHaveBeenCalledTimes(1), { timeout: THREAD_WAIT_MS - 5_000 });
     await expect(runModelOnce(GOOD, [], { signal: controller.signal })).rejects.toMatchObject({ message: 'cancelled' });
-  });
+  }, THREAD_WAIT_MS);
 
   it('gives up after timeoutMs', async () => {
     await expect(runModelOnce(GOOD, [[features(500_000)]], { timeoutMs: 1 })).rejects.toMatchObject({ phase: 'run', message: 'no result after 1 ms' });
