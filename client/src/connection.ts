@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
-import { namespaceMissing, temporalConnectionOptions, temporalSettings, temporalUnreachable, type TemporalSettings } from '@cd4ml/contracts';
+import { namespaceMissing, temporalConnectionOptions, temporalSettings, type TemporalSettings } from '@cd4ml/contracts';
+import { whyTemporalUnreachable } from '@cd4ml/contracts/temporal-tls-probe';
 
 /**
  * A client for the configured Temporal. An unreachable server, a TLS mismatch, an unreadable TLS file or a
@@ -12,14 +13,14 @@ export async function connectClient(settings: TemporalSettings = temporalSetting
   try {
     connection = await Connection.connect({ ...options, connectTimeout: '5s' });
   } catch (err) {
-    throw new Error(temporalUnreachable(settings, err));
+    throw new Error(await whyTemporalUnreachable(settings, options, err));
   }
   try {
     await connection.workflowService.describeNamespace({ namespace: settings.namespace });
   } catch (err) {
     await connection.close();
     // gRPC NOT_FOUND: the server answered, the namespace is not there.
-    throw new Error((err as { code?: number }).code === 5 ? namespaceMissing(settings) : temporalUnreachable(settings, err));
+    throw new Error((err as { code?: number }).code === 5 ? namespaceMissing(settings) : await whyTemporalUnreachable(settings, options, err));
   }
   return new Client({ connection, namespace: settings.namespace });
 }

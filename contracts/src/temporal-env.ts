@@ -134,14 +134,69 @@ export function temporalConnectionOptions(settings: TemporalSettings): TemporalC
   };
 }
 
-/** Why a process could not connect to Temporal, naming the setting to fix. */
-export function temporalUnreachable(settings: TemporalSettings, cause: unknown): string {
+/**
+ * What a TLS handshake of cd4ml's own with the server found (temporal-tls-probe.ts), for when
+ * the SDK says only "failed to connect": whether TLS is the problem and, if so, which setting.
+ */
+export type TlsProbe =
+  /** The handshake worked: TLS is not why the SDK could not connect. */
+  | { kind: 'handshake-ok' }
+  /** No TCP connection, or no answer in time: not a TLS matter either. */
+  | { kind: 'no-answer' }
+  | { kind: 'no-tls' }
+  /** The server's certificate is not signed by a trusted CA; `reason`: node's (e.g. "unable to verify the first certificate"). */
+  | { kind: 'server-untrusted'; reason: string }
+  /** The server's certificate is for other names (`names`, as its subjectAltName lists them). */
+  | { kind: 'server-name'; checked: string; names: string }
+  | { kind: 'client-cert-required' }
+  /** The server refused the client certificate; `reason`: its TLS alert, or that it closed the connection. */
+  | { kind: 'client-cert-refused'; reason: string }
+  /** A file is not what its setting says (`reason` names no content). */
+  | { kind: 'bad-file'; option: 'serverCaCertPath' | 'clientCertPath' | 'clientKeyPath'; reason: string }
+  | { kind: 'other'; reason: string };
+
+/** The one line that names the TLS setting to fix, for a probe that found the fault. */
+function tlsFault(settings: TemporalSettings, probe: TlsProbe): string | undefined {
+  const o = settings.tlsOptions ?? {};
+  const at = (option: keyof TemporalTlsOptions) => `${TLS_VARS[option]}=${o[option]}`;
+  const clientPair = 'TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH';
+  switch (probe.kind) {
+    case 'no-tls':
+      return 'the server does not speak TLS, but TLS is on (TEMPORAL_TLS, or implied by TEMPORAL_API_KEY or a TEMPORAL_TLS_* setting): ' +
+        'check TEMPORAL_TLS (false for a server without TLS), or point TEMPORAL_ADDRESS at the server\'s TLS port.';
+    case 'server-untrusted':
+      return o.serverCaCertPath
+        ? `the server's certificate is not signed by the CA in ${at('serverCaCertPath')} (${probe.reason}): set TEMPORAL_TLS_SERVER_CA_CERT_PATH to the CA that signed it.`
+        : `the server's certificate is not signed by a CA node trusts by default (${probe.reason}): set TEMPORAL_TLS_SERVER_CA_CERT_PATH to the PEM file of the CA that signed it.`;
+    case 'server-name':
+      return `the server's certificate is for ${probe.names || 'no name'}, not for ${probe.checked} ` +
+        `(${o.serverName ? 'TEMPORAL_TLS_SERVER_NAME' : 'the host of TEMPORAL_ADDRESS'}): set TEMPORAL_TLS_SERVER_NAME to a name the certificate is for.`;
+    case 'client-cert-required':
+      return `the server asks for a client certificate (mTLS) and none is set: set ${clientPair} to a certificate the server trusts and its key.`;
+    case 'client-cert-refused':
+      return `the server refused the client certificate in ${at('clientCertPath')} (${probe.reason}): set ${clientPair} to a certificate signed by a CA the server trusts, and its key.`;
+    case 'bad-file':
+      return `${at(probe.option)} ${probe.reason}.`;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Why a process could not connect to Temporal, naming the setting to fix. `probe`: what
+ * cd4ml's own TLS handshake found (probeTemporalTls); without one, a TLS failure gets a hint
+ * listing what it may be.
+ */
+export function temporalUnreachable(settings: TemporalSettings, cause: unknown, probe?: TlsProbe): string {
+  const fault = probe && tlsFault(settings, probe);
+  if (fault) return `cannot connect to Temporal at ${settings.address} (TEMPORAL_ADDRESS) over TLS: ${fault}`;
   const detail = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0];
-  // gRPC says only "failed to connect" when TLS meets a plaintext server or a certificate does not match.
-  const tlsHint = settings.tls || /tls|certificate|handshake|ssl/i.test(detail ?? '')
+  const other = probe?.kind === 'other' ? ` (TLS: ${probe.reason})` : '';
+  // gRPC says only "failed to connect" when TLS meets a plaintext server or a certificate that does not match.
+  const tlsHint = (settings.tls || /tls|certificate|handshake|ssl/i.test(detail ?? '')) && (!probe || probe.kind === 'other')
     ? ` With TLS on (TEMPORAL_TLS, or implied by TEMPORAL_API_KEY or a TEMPORAL_TLS_* setting), this is also what a server without TLS, or with a certificate that does not match ${settings.address}, gives: check TEMPORAL_TLS (and TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME for a private CA).`
     : '';
-  return `cannot reach Temporal at ${settings.address} (TEMPORAL_ADDRESS): ${detail}.${tlsHint}\n` +
+  return `cannot reach Temporal at ${settings.address} (TEMPORAL_ADDRESS): ${detail}${other}.${tlsHint}\n` +
     'Start one with "make demo" (dev server on :7233, Web UI on :8233) or "temporal server start-dev", ' +
     'or point TEMPORAL_ADDRESS at your cluster (TEMPORAL_TLS, TEMPORAL_API_KEY for Temporal Cloud, TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH for mTLS).';
 }

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { namespaceMissing, temporalConnectionOptions, temporalUnreachable, type TemporalConnectionOptions, type TemporalSettings } from '@cd4ml/contracts';
+import { namespaceMissing, temporalConnectionOptions, type TemporalConnectionOptions, type TemporalSettings } from '@cd4ml/contracts';
+import { whyTemporalUnreachable } from '@cd4ml/contracts/temporal-tls-probe';
 
 /** Temporal could not be used with these settings; the message names the setting to fix. */
 export class TemporalSetupError extends Error {
@@ -25,7 +26,7 @@ export async function connectTemporal(settings: TemporalSettings): Promise<{ cli
   try {
     connection = await Connection.connect({ ...options, connectTimeout: '5s' });
   } catch (err) {
-    throw new TemporalSetupError(temporalUnreachable(settings, err));
+    throw new TemporalSetupError(await whyTemporalUnreachable(settings, options, err));
   }
   const client = new Client({ connection, namespace });
   try {
@@ -34,13 +35,16 @@ export async function connectTemporal(settings: TemporalSettings): Promise<{ cli
     await connection.close();
     // gRPC NOT_FOUND: the server answered, the namespace is not there.
     if ((err as { code?: number }).code === 5) throw new TemporalSetupError(namespaceMissing(settings));
-    throw new TemporalSetupError(temporalUnreachable(settings, err));
+    throw new TemporalSetupError(await whyTemporalUnreachable(settings, options, err));
   }
   const natives: NativeConnection[] = [];
   return {
     client,
     native: async () => {
-      const native = await NativeConnection.connect(options);
+      // The worker's own (Rust) connection: what the check above let through may still fail here.
+      const native = await NativeConnection.connect(options).catch(async (err: unknown) => {
+        throw new TemporalSetupError(await whyTemporalUnreachable(settings, options, err));
+      });
       natives.push(native);
       return native;
     },
