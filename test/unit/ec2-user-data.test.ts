@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EC2Client, RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { parseProjectConfig, type Ec2LocationConfig } from '@cd4ml/contracts';
 import { launchInstance } from '@cd4ml/activities/compute/ec2/launch';
-import { renderUserData } from '@cd4ml/activities/compute/ec2/user-data';
+import { USER_DATA_MAX_BYTES, renderUserData } from '@cd4ml/activities/compute/ec2/user-data';
 import { renderLocationUserData } from '@cd4ml/client/commands/ec2';
 import { FakeImds } from '../fakes/imds.ts';
 
@@ -46,6 +46,7 @@ describe('renderUserData', () => {
     const script = await renderUserData(values);
     expect(script).not.toMatch(/\{\{\w+\}\}/);
     expect(script).toContain("TEMPORAL_API_KEY_SSM_PARAMETER=''");
+    expect(Buffer.byteLength(script)).toBeLessThan(USER_DATA_MAX_BYTES);
     expect(await renderUserData({ ...values, temporalApiKeySsmParameter: '/cd4ml/key' })).toContain("TEMPORAL_API_KEY_SSM_PARAMETER='/cd4ml/key'");
   });
   it('refuses a value that could leave its quotes', async () => {

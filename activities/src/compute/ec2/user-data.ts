@@ -20,6 +20,7 @@ export interface UserDataValues {
 const SCRIPT = new URL('./user-data.sh', import.meta.url);
 // Values go inside single quotes in the script: refuse anything that could break out.
 const SAFE = /^[A-Za-z0-9@%+=:,./_~-]*$/;
+export const USER_DATA_MAX_BYTES = 16 * 1024;
 
 /**
  * cd4ml's user-data script with its values filled in. Holds no secrets (see the script's header).
@@ -37,6 +38,8 @@ export async function renderUserData(values: UserDataValues): Promise<string> {
   }
   const left = /\{\{(\w+)\}\}/.exec(script);
   if (left) throw new Error(`user data: no value for {{${left[1]}}}`);
+  // RunInstances takes at most 16 KB of user data (before base64).
+  if (Buffer.byteLength(script) > USER_DATA_MAX_BYTES) throw new Error(`user data: ${Buffer.byteLength(script)} bytes, over EC2's ${USER_DATA_MAX_BYTES}`);
   return script;
 }
 
