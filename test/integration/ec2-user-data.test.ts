@@ -226,4 +226,24 @@ describe('EC2 user data: the rendered script on a throwaway instance (fake IMDSv
     expect(calls).toContain('aws ssm get-parameter --name /cd4ml/temporal-api-key --with-decryption --query Parameter.Value --output text');
     expect(await readFile(path.join(inst.root, 'etc/cd4ml/location.env'), 'utf8')).not.toContain(key);
   });
+
+  it('without an instance id from the metadata service the script stops before installing anything, and says why', async () => {
+    const script = (await cd4mlUserData(['--config', config, '--location', 'gpu'], { TEMPORAL_ADDRESS: dev.address })).stdout;
+    const broken = await FakeImds.start();
+    broken.metadata.delete('instance-id');
+    const inst = await throwawayInstance();
+    instances.push(inst);
+    try {
+      const failed = await runUserData(inst, script, broken).then(() => null, (err: { code?: number; stderr?: string }) => err);
+      expect(failed?.code).toBe(1);
+      expect(failed?.stderr).toContain(`cd4ml: could not read the instance id from ${broken.endpoint}`);
+      expect(broken.requests.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual([
+        'PUT /latest/api/token 200', 'GET /latest/meta-data/instance-id 404',
+      ]);
+      expect(await readFile(inst.stubLog, 'utf8').catch(() => '')).toBe('');
+      await expect(stat(path.join(inst.root, 'etc/cd4ml/location.env'))).rejects.toThrow(/ENOENT/);
+    } finally {
+      await broken.stop();
+    }
+  });
 });

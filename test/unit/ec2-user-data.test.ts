@@ -82,6 +82,7 @@ describe('cd4ml ec2 user-data', () => {
     expect(script).toContain("TEMPORAL_ADDRESS='temporal.example.com:7233'");
     expect(script).toContain("TEMPORAL_NAMESPACE='ml'");
     expect(script).toContain("CD4ML_SOURCE='https://git.example.com/cd4ml.git'");
+    expect(script).toContain("TEMPORAL_TLS=''");
     expect(notes).toEqual([]);
   });
 
@@ -101,6 +102,8 @@ describe('cd4ml ec2 user-data', () => {
     const viaSsm = await req('gpu', { env: { ...env, TEMPORAL_API_KEY: key }, apiKeySsmParameter: '/cd4ml/temporal-api-key' });
     expect(viaSsm.notes).toEqual([]);
     expect(viaSsm.script).not.toContain(key);
+    // The key implies TLS here; the instance is told so, its key coming from SSM.
+    expect(viaSsm.script).toContain("TEMPORAL_TLS='true'");
   });
 
   it('names the EC2 locations when asked for another, and a missing file by its path', async () => {

@@ -52,6 +52,12 @@ export async function renderLocationUserData(req: UserDataRequest): Promise<Rend
         'SSM SecureString and pass --api-key-ssm-parameter <name> (the instance role needs ssm:GetParameter and kms:Decrypt).',
     );
   }
+  if (temporal.tlsOptions?.clientCertPath) {
+    notes.push(
+      'TEMPORAL_TLS_CLIENT_CERT_PATH is set here: certificates are files of this machine and are not in the script. Give the instance ' +
+        'its own, with TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH in /etc/cd4ml/secrets.env.',
+    );
+  }
   if (/^(localhost|127\.|\[?::1\]?)/.test(temporal.address)) {
     notes.push(`TEMPORAL_ADDRESS is ${temporal.address}: an instance cannot reach that; set TEMPORAL_ADDRESS to an address it can.`);
   }
@@ -68,6 +74,7 @@ export async function renderLocationUserData(req: UserDataRequest): Promise<Rend
     perInstanceQueue: cfg.instanceId ? 'false' : 'true',
     temporalAddress: temporal.address,
     temporalNamespace: temporal.namespace,
+    temporalTls: temporal.tls ? 'true' : '',
     cd4mlSource: req.source,
     temporalApiKeySsmParameter: req.apiKeySsmParameter,
   });

@@ -32,6 +32,8 @@ CD4ML_LOCATION='{{location}}'
 PER_INSTANCE_QUEUE='{{perInstanceQueue}}'
 TEMPORAL_ADDRESS='{{temporalAddress}}'
 TEMPORAL_NAMESPACE='{{temporalNamespace}}'
+# 'true' when Temporal is reached over TLS (a Temporal Cloud API key implies it); empty: the worker decides.
+TEMPORAL_TLS='{{temporalTls}}'
 # Where the cd4ml sources come from; empty when the AMI already has /opt/cd4ml.
 CD4ML_SOURCE='{{cd4mlSource}}'
 # An SSM parameter holding the Temporal API key; empty: none, or the AMI wrote secrets.env.
@@ -67,6 +69,7 @@ CD4ML_TASK_QUEUE=$TASK_QUEUE
 CD4ML_WORKER_HOST=$WORKER_HOST
 TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS
 TEMPORAL_NAMESPACE=$TEMPORAL_NAMESPACE
+TEMPORAL_TLS=$TEMPORAL_TLS
 CD4ML_HOME=$HOME_DIR
 CD4ML_VENV=$APP/.cd4ml/venv
 ENV

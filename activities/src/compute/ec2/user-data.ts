@@ -7,6 +7,8 @@ export interface UserDataValues {
   perInstanceQueue: string;
   temporalAddress: string;
   temporalNamespace: string;
+  /** 'true' to reach Temporal over TLS; '' (default) leaves it to the worker (an API key in secrets.env implies it). */
+  temporalTls?: string;
   /** git url of the cd4ml sources for the instance; '' when the AMI has them. */
   cd4mlSource: string;
   /**
@@ -31,7 +33,7 @@ export const USER_DATA_MAX_BYTES = 16 * 1024;
  */
 export async function renderUserData(values: UserDataValues): Promise<string> {
   let script = await readFile(SCRIPT, 'utf8');
-  const all: Required<UserDataValues> = { temporalApiKeySsmParameter: '', ...values };
+  const all: Required<UserDataValues> = { temporalApiKeySsmParameter: '', temporalTls: '', ...values };
   for (const [key, value] of Object.entries(all)) {
     if (!SAFE.test(value)) throw new Error(`user data: ${key} has characters that are not allowed: ${JSON.stringify(value)}`);
     script = script.replaceAll(`{{${key}}}`, value);
