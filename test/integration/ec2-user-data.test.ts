@@ -29,6 +29,8 @@ const STUBS: Record<string, string> = {
   sudo: `${RECORD}exec "$@"\n`,
   // The AWS CLI as the instance role would answer `ssm get-parameter --with-decryption --query Parameter.Value --output text`.
   aws: `${RECORD}[ "$1 $2" = "ssm get-parameter" ] && printf '%s\\n' "$STUB_SSM_VALUE" && exit 0\nexit 254\n`,
+  // A clone of the source, standing in for `git clone --depth 1 <source> /opt/cd4ml`: the folder becomes this checkout.
+  git: `${RECORD}[ "$1" = clone ] && ln -s "$STUB_CLONE_OF" "\${@: -1}" && exit 0\nexit 1\n`,
   systemctl: `${RECORD}
 set -euo pipefail
 [ "$1" = enable ] || exit 0
@@ -63,12 +65,15 @@ interface Instance {
   workerPid?: number;
 }
 
-/** A throwaway folder standing in for an instance's /: /opt/cd4ml is this checkout, as on an AMI that has it. */
-async function throwawayInstance(): Promise<Instance> {
+/**
+ * A throwaway folder standing in for an instance's /: /opt/cd4ml is this checkout, as on an AMI
+ * that has it, or (`withCd4ml: false`) missing, for the script to clone.
+ */
+async function throwawayInstance({ withCd4ml = true } = {}): Promise<Instance> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cd4ml-user-data-'));
   const root = path.join(dir, 'root');
   await mkdir(path.join(root, 'opt'), { recursive: true });
-  await symlink(path.resolve(REPO_ROOT), path.join(root, 'opt', 'cd4ml'));
+  if (withCd4ml) await symlink(path.resolve(REPO_ROOT), path.join(root, 'opt', 'cd4ml'));
   await mkdir(path.join(dir, 'stubs'));
   for (const [name, text] of Object.entries(STUBS)) {
     await writeFile(path.join(dir, 'stubs', name), text);
@@ -96,7 +101,7 @@ async function runUserData(inst: Instance, script: string, imds: FakeImds, env: 
       cwd: inst.dir,
       env: {
         PATH, HOME: os.homedir(), CD4ML_USER_DATA_ROOT: inst.root, CD4ML_IMDS_ENDPOINT: imds.endpoint,
-        STUB_LOG: inst.stubLog, STUB_DIR: inst.dir, ...env,
+        STUB_LOG: inst.stubLog, STUB_DIR: inst.dir, STUB_CLONE_OF: path.resolve(REPO_ROOT), ...env,
       },
       maxBuffer: 1 << 22,
       timeout: 180_000,
@@ -188,6 +193,7 @@ describe('EC2 user data: the rendered script on a throwaway instance (fake IMDSv
     const calls = (await readFile(inst.stubLog, 'utf8')).split('\n').filter(Boolean);
     expect(calls).toContain('systemctl daemon-reload');
     expect(calls).toContain(`systemctl enable --now ${UNIT}`);
+    expect(calls.filter((c) => c.startsWith('git '))).toEqual([]); // the AMI has /opt/cd4ml
     const unit = await readFile(path.join(inst.root, 'etc/systemd/system', UNIT), 'utf8');
     expect(unit).toContain(`EnvironmentFile=-${inst.root}/etc/cd4ml/secrets.env`);
 
@@ -225,6 +231,17 @@ describe('EC2 user data: the rendered script on a throwaway instance (fake IMDSv
     const calls = await readFile(inst.stubLog, 'utf8');
     expect(calls).toContain('aws ssm get-parameter --name /cd4ml/temporal-api-key --with-decryption --query Parameter.Value --output text');
     expect(await readFile(path.join(inst.root, 'etc/cd4ml/location.env'), 'utf8')).not.toContain(key);
+  });
+
+  it('an AMI without /opt/cd4ml clones it from --source, then bootstraps it', async () => {
+    const source = 'https://git.example.com/team/cd4ml.git';
+    const script = (await cd4mlUserData(['--config', config, '--location', 'gpu', '--source', source], { TEMPORAL_ADDRESS: dev.address })).stdout;
+    const inst = await throwawayInstance({ withCd4ml: false });
+    instances.push(inst);
+    await runUserData(inst, script, imds, { STUB_SYSTEMCTL_NO_START: '1' });
+    const calls = (await readFile(inst.stubLog, 'utf8')).split('\n').filter(Boolean);
+    expect(calls[0]).toBe(`git clone --depth 1 ${source} ${inst.root}/opt/cd4ml`);
+    expect(calls).toContain(`systemctl enable --now ${UNIT}`);
   });
 
   it('without an instance id from the metadata service the script stops before installing anything, and says why', async () => {
