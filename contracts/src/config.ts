@@ -58,7 +58,7 @@ export const Ec2Location = z.object({
   if (l.instanceId && (l.spot || l.instanceTypes.length > 0)) {
     ctx.addIssue({ code: 'custom', path: ['instanceId'], message: 'spot and instanceTypes apply to launched instances, not to an existing instanceId' });
   }
-  if (l.userData && !l.launchTemplate) {
+  if (l.userData && (l.instanceId || (l.userData === 'template' && !l.launchTemplate))) {
     ctx.addIssue({
       code: 'custom', path: ['userData'],
       message: l.instanceId

@@ -25,6 +25,7 @@ describe('userData in an EC2 location', () => {
     expect(ec2Location('launchTemplate: t, userData: template').userData).toBe('template');
     expect(ec2Location('launchTemplate: t, userData: cd4ml').userData).toBe('cd4ml');
     expect(() => ec2Location('launchTemplate: t, userData: mine')).toThrow(/locations\.gpu\.userData: .*"cd4ml"\|"template"/);
+    expect(ec2Location('imageId: ami-1, userData: cd4ml').userData).toBe('cd4ml');
     expect(() => ec2Location('imageId: ami-1, userData: template')).toThrow(/locations\.gpu\.userData: applies with a launchTemplate/);
     expect(() => ec2Location('instanceId: i-0abc, userData: cd4ml')).toThrow(/locations\.gpu\.userData: applies to launched instances; run `cd4ml ec2 user-data`/);
   });
