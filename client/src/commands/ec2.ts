@@ -86,17 +86,18 @@ export function ec2Command(program: Command): void {
   ec2
     .command('user-data')
     .description(
-      'print the user-data script that brings an EC2 location\'s worker up, for a launch template\'s user data\n' +
-        '(with userData: template in the location) or to run once on your own instance. Temporal\'s address and\n' +
-        'namespace come from TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE; the API key never goes into the script',
+      'print the user-data script that brings an EC2 location\'s worker up: for a launch template (with userData: template ' +
+        'in the location), or to run once on your own instance. Temporal\'s address and namespace come from TEMPORAL_ADDRESS ' +
+        'and TEMPORAL_NAMESPACE; the API key never goes into the script',
     )
     .requiredOption('--location <name>', 'an EC2 location of cd4ml.yaml')
     .option('--config <path>', 'cd4ml.yaml on this machine', 'cd4ml.yaml')
-    .option('--source <git url>', 'where the instance clones cd4ml from when its AMI has no /opt/cd4ml', process.env.CD4ML_SOURCE ?? '')
-    .option('--api-key-ssm-parameter <name>', 'SSM parameter (SecureString) the instance reads the Temporal API key from, with its role', '')
+    .option('--source <git url>', 'where the instance clones cd4ml from when its AMI has no /opt/cd4ml (default: $CD4ML_SOURCE)')
+    .option('--api-key-ssm-parameter <name>', 'SSM parameter (SecureString) the instance reads the Temporal API key from, with its role')
     .action(async (o) => {
       const { script, notes } = await renderLocationUserData({
-        configPath: o.config, location: o.location, source: o.source, apiKeySsmParameter: o.apiKeySsmParameter,
+        configPath: o.config, location: o.location,
+        source: o.source ?? process.env.CD4ML_SOURCE ?? '', apiKeySsmParameter: o.apiKeySsmParameter ?? '',
       });
       // Notes on stderr: stdout is the script alone, ready for `> user-data.sh` or a template.
       for (const note of notes) console.error(`cd4ml: note: ${note}`);
