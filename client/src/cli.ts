@@ -8,6 +8,7 @@ import { buildImageCommand } from './commands/build-image.ts';
 import { nightlyCommand } from './commands/nightly.ts';
 import { webhookCommand } from './commands/webhook.ts';
 import { ciCommand } from './commands/ci.ts';
+import { ec2Command } from './commands/ec2.ts';
 
 const program = new Command('cd4ml')
   .description(
@@ -26,6 +27,7 @@ serveCommand(program);
 nightlyCommand(program);
 webhookCommand(program);
 ciCommand(program);
+ec2Command(program);
 
 try {
   await program.parseAsync();

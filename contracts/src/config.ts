@@ -27,6 +27,12 @@ export const Ec2Location = z.object({
   launchTemplate: z.string().optional(),
   /** ...or an AMI, with cd4ml's user-data script bringing the location worker up. */
   imageId: z.string().optional(),
+  /**
+   * Whose user data a launched instance boots with: `cd4ml` (the default) sends cd4ml's script,
+   * replacing a template's own; `template` keeps the launch template's (render cd4ml's for it
+   * with `cd4ml ec2 user-data`).
+   */
+  userData: z.enum(['cd4ml', 'template']).optional(),
   /** Tried in order; on a capacity error the next one is used. */
   instanceTypes: z.array(z.string()).default([]),
   /** Spot first, on-demand if spot has no capacity. */
@@ -51,6 +57,14 @@ export const Ec2Location = z.object({
   }
   if (l.instanceId && (l.spot || l.instanceTypes.length > 0)) {
     ctx.addIssue({ code: 'custom', path: ['instanceId'], message: 'spot and instanceTypes apply to launched instances, not to an existing instanceId' });
+  }
+  if (l.userData && (l.instanceId || (l.userData === 'template' && !l.launchTemplate))) {
+    ctx.addIssue({
+      code: 'custom', path: ['userData'],
+      message: l.instanceId
+        ? 'applies to launched instances; run `cd4ml ec2 user-data` once on your own instance instead'
+        : 'applies with a launchTemplate; a bare imageId always boots with cd4ml\'s user data',
+    });
   }
 });
 export type Ec2LocationConfig = z.infer<typeof Ec2Location>;

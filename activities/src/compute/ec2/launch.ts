@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType, type Ec2LocationConfig } from '@cd4ml/contracts';
 import { awsErrorCode } from './client.ts';
 import { cd4mlTags } from './tags.ts';
+import { sendsCd4mlUserData } from './user-data.ts';
 
 /**
  * Errors that mean "not this type (or market) right now": the next choice may
@@ -62,8 +63,8 @@ export async function launchInstance(ec2: EC2Client, req: LaunchRequest): Promis
       ...(choice.market === 'spot'
         ? { InstanceMarketOptions: { MarketType: 'spot', SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate' } } }
         : {}),
-      // With a launch template its own user data applies; ours only for a bare AMI.
-      ...(req.userData && !config.launchTemplate ? { UserData: Buffer.from(req.userData).toString('base64') } : {}),
+      // Ours replaces a template's own, unless the location asks for the template's (userData: template).
+      ...(req.userData && sendsCd4mlUserData(config) ? { UserData: Buffer.from(req.userData).toString('base64') } : {}),
       TagSpecifications: [
         { ResourceType: 'instance', Tags: cd4mlTags(req.location, req.workflowId, 'launch-terminate') },
         { ResourceType: 'volume', Tags: cd4mlTags(req.location, req.workflowId, 'launch-terminate') },

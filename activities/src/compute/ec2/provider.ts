@@ -9,7 +9,7 @@ import { ec2Client } from './client.ts';
 import { describeInstance, instancesOfTraining, shutDown, startInstance, stateOf, waitForState } from './instances.ts';
 import { launchInstance } from './launch.ts';
 import { cd4mlTags } from './tags.ts';
-import { renderUserData } from './user-data.ts';
+import { renderUserData, sendsCd4mlUserData } from './user-data.ts';
 import { ensureReaperSchedule } from '../reaper-schedule.ts';
 
 const RUNNING_TIMEOUT_MS = 10 * 60_000;
@@ -54,7 +54,7 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
           const [existing] = await instancesOfTraining(ec2, location, workflowId);
           const inst = existing ?? await launchInstance(launcher, {
             location, workflowId, config: cfg,
-            userData: cfg.imageId ? await renderUserData({ location, perInstanceQueue: 'true', ...ctx.userData }) : undefined,
+            userData: sendsCd4mlUserData(cfg) ? await renderUserData({ location, perInstanceQueue: 'true', ...ctx.userData }) : undefined,
             onAttempt: (c) => hb.update({ detail: `launching ${c.instanceType ?? 'template type'} (${c.market})` }),
           });
           instanceId = inst.InstanceId!;

@@ -2,18 +2,28 @@
 # cd4ml: EC2 user data that brings a training machine's location worker up.
 #
 # cd4ml passes this script (with the {{...}} values filled in) when it launches
-# an instance from a bare AMI (locations.<name>.imageId). For a launch template
-# or a person's own instance, put the rendered script in the template's user
-# data or run it once by hand: it installs a systemd unit, so the worker comes
-# back on every start of the instance.
+# an instance, from a bare AMI (locations.<name>.imageId) or from a launch
+# template (unless the location says `userData: template`: then the template's
+# own user data runs). For a template with its own user data, or a person's own
+# instance, print the script with `cd4ml ec2 user-data --location <name>` and put
+# it in the template or run it once on the machine as root: it installs a systemd
+# unit, so the worker comes back on every start of the instance.
 #
-# Needs on the AMI: git, Node.js >= 20, Python 3.11 with venv, and (if the
-# project names a training image) docker or podman with the NVIDIA toolkit.
+# One rendered script fits every launch: nothing in it is per instance. A
+# launched instance's task queue names its instance id, which the script reads
+# from the instance metadata service (IMDSv2: a token PUT first, then GETs with
+# it), so a template can carry the script as it is.
+#
+# Needs on the AMI: curl, git, Node.js >= 20, Python 3.11 with venv, the AWS CLI
+# if the Temporal API key comes from SSM, and (if the project names a training
+# image) docker or podman with the NVIDIA toolkit.
 #
 # No secrets here: user data is readable by anyone allowed
-# DescribeInstanceAttribute. AWS credentials come from the instance profile;
-# a Temporal Cloud API key goes in /etc/cd4ml/secrets.env (TEMPORAL_API_KEY=...),
-# written by your AMI build or fetched from SSM Parameter Store / Secrets Manager.
+# DescribeInstanceAttribute. AWS credentials come from the instance profile.
+# A Temporal Cloud API key goes in /etc/cd4ml/secrets.env (TEMPORAL_API_KEY=...):
+# either written by your AMI build, or fetched here at boot from the SSM
+# Parameter Store (a SecureString) named below, with the instance role's
+# ssm:GetParameter (and kms:Decrypt on its key).
 set -euo pipefail
 
 CD4ML_LOCATION='{{location}}'
@@ -22,48 +32,75 @@ CD4ML_LOCATION='{{location}}'
 PER_INSTANCE_QUEUE='{{perInstanceQueue}}'
 TEMPORAL_ADDRESS='{{temporalAddress}}'
 TEMPORAL_NAMESPACE='{{temporalNamespace}}'
+# 'true' when Temporal is reached over TLS (a Temporal Cloud API key implies it); empty: the worker decides.
+TEMPORAL_TLS='{{temporalTls}}'
 # Where the cd4ml sources come from; empty when the AMI already has /opt/cd4ml.
 CD4ML_SOURCE='{{cd4mlSource}}'
+# An SSM parameter holding the Temporal API key; empty: none, or the AMI wrote secrets.env.
+TEMPORAL_API_KEY_SSM_PARAMETER='{{temporalApiKeySsmParameter}}'
 
-install -d -m 0755 /etc/cd4ml /var/lib/cd4ml
+# For the tests only (cloud-init sets neither): a folder standing in for / and a
+# fake metadata service. On an instance these are / and the link-local IMDS.
+ROOT="${CD4ML_USER_DATA_ROOT:-}"
+IMDS="${CD4ML_IMDS_ENDPOINT:-http://169.254.169.254}"
+ETC="$ROOT/etc/cd4ml"
+APP="$ROOT/opt/cd4ml"
+HOME_DIR="$ROOT/var/lib/cd4ml"
+UNIT_DIR="$ROOT/etc/systemd/system"
+
+install -d -m 0755 "$ETC" "$HOME_DIR" "$UNIT_DIR"
 TASK_QUEUE="cd4ml-location-$CD4ML_LOCATION"
+instance_id=""
 if [ "$PER_INSTANCE_QUEUE" = true ]; then
-  imds_token="$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 60')"
-  instance_id="$(curl -sf -H "X-aws-ec2-metadata-token: $imds_token" http://169.254.169.254/latest/meta-data/instance-id)"
+  # Retried: early in boot the metadata service may not answer yet.
+  imds_token="$(curl -sf --retry 10 --retry-connrefused --retry-delay 1 -X PUT "$IMDS/latest/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')" ||
+    { echo "cd4ml: no IMDSv2 token from $IMDS (is the metadata service off, or its hop limit too low?)" >&2; exit 1; }
+  instance_id="$(curl -sf --retry 10 --retry-connrefused --retry-delay 1 -H "X-aws-ec2-metadata-token: $imds_token" "$IMDS/latest/meta-data/instance-id")" ||
+    { echo "cd4ml: could not read the instance id from $IMDS" >&2; exit 1; }
+  [[ "$instance_id" =~ ^i-[0-9a-f]+$ ]] || { echo "cd4ml: the metadata service gave '$instance_id', not an instance id" >&2; exit 1; }
   TASK_QUEUE="$TASK_QUEUE-$instance_id"
 fi
 # The worker's identity in the Web UI names the instance rather than its ip- host name.
 WORKER_HOST="${instance_id:-$(hostname)}"
 
-cat >/etc/cd4ml/location.env <<ENV
+cat >"$ETC/location.env" <<ENV
 CD4ML_LOCATION=$CD4ML_LOCATION
 CD4ML_TASK_QUEUE=$TASK_QUEUE
 CD4ML_WORKER_HOST=$WORKER_HOST
 TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS
 TEMPORAL_NAMESPACE=$TEMPORAL_NAMESPACE
-CD4ML_HOME=/var/lib/cd4ml
-CD4ML_VENV=/opt/cd4ml/.cd4ml/venv
+TEMPORAL_TLS=$TEMPORAL_TLS
+CD4ML_HOME=$HOME_DIR
+CD4ML_VENV=$APP/.cd4ml/venv
 ENV
 
-if [ ! -d /opt/cd4ml/.git ] && [ -n "$CD4ML_SOURCE" ]; then
-  git clone --depth 1 "$CD4ML_SOURCE" /opt/cd4ml
+if [ -n "$TEMPORAL_API_KEY_SSM_PARAMETER" ]; then
+  # Read with the instance role at every boot of the script; never echoed, only root can read the file.
+  api_key="$(aws ssm get-parameter --name "$TEMPORAL_API_KEY_SSM_PARAMETER" --with-decryption --query Parameter.Value --output text)" ||
+    { echo "cd4ml: could not read SSM parameter $TEMPORAL_API_KEY_SSM_PARAMETER (instance role needs ssm:GetParameter and kms:Decrypt)" >&2; exit 1; }
+  (umask 077 && printf 'TEMPORAL_API_KEY=%s\n' "$api_key" >"$ETC/secrets.env")
+  unset api_key
 fi
-[ -d /opt/cd4ml ] || { echo "cd4ml: /opt/cd4ml is missing and no source was given" >&2; exit 1; }
+
+if [ ! -f "$APP/scripts/bootstrap.sh" ] && [ -n "$CD4ML_SOURCE" ]; then
+  git clone --depth 1 "$CD4ML_SOURCE" "$APP"
+fi
+[ -f "$APP/scripts/bootstrap.sh" ] || { echo "cd4ml: $APP is missing and no source was given" >&2; exit 1; }
 # The persistent checkout lives in /var/lib/cd4ml/locations/<location>, on the
 # instance's root volume, so a stopped and restarted instance pulls only what changed.
-(cd /opt/cd4ml && bash scripts/bootstrap.sh)
+(cd "$APP" && bash scripts/bootstrap.sh)
 
-cat >/etc/systemd/system/cd4ml-location-worker.service <<UNIT
+cat >"$UNIT_DIR/cd4ml-location-worker.service" <<UNIT
 [Unit]
 Description=cd4ml location worker ($CD4ML_LOCATION)
 After=network-online.target
 Wants=network-online.target
 
 [Service]
-WorkingDirectory=/opt/cd4ml
-EnvironmentFile=/etc/cd4ml/location.env
-EnvironmentFile=-/etc/cd4ml/secrets.env
-ExecStart=/opt/cd4ml/node_modules/.bin/tsx workers/src/location-worker.ts
+WorkingDirectory=$APP
+EnvironmentFile=$ETC/location.env
+EnvironmentFile=-$ETC/secrets.env
+ExecStart=$APP/node_modules/.bin/tsx workers/src/location-worker.ts
 Restart=always
 RestartSec=5
 
