@@ -113,7 +113,9 @@ export async function whileMachineRuns<T>(plan: TrainingPlan, machine: Machine, 
   try {
     return await steps.run(fn);
   } catch (err) {
-    if (lost && isCancellation(err)) throw surfaced(lost);
+    // Once the machine is gone, whatever its steps ended with (cancelled, or failed as its worker
+    // shut down) follows from that: the loss is the training's failure.
+    if (lost) throw surfaced(lost);
     throw err;
   } finally {
     watch.cancel();
