@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -7,11 +7,13 @@ import {
 } from '@aws-sdk/client-ec2';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import {
   CONTROL_TASK_QUEUE, FailureType, LeaseQuery, legacyReaperScheduleId, locationWorkflowId, reaperScheduleId, type LeaseState,
 } from '@cd4ml/contracts';
 import type { ReapInput, ReapReport } from '@cd4ml/activities';
 import { Stack } from '../harness/stack.ts';
+import { REPO_ROOT } from '../harness/paths.ts';
 import { Moto } from '../harness/moto.ts';
 import { Ec2Faults } from '../harness/ec2-faults.ts';
 import { SimulatedFleet } from '../harness/ec2-fleet.ts';
@@ -122,6 +124,10 @@ describe('EC2 reaper and lost machines (moto, real Temporal schedules, dvc, git)
     expect(faults.runInstancesCalls()).toHaveLength(1);
     expect((await fleet.instances()).filter((i) => i.workflowId === 'train/penguins/lost1').map((i) => i.state)).toEqual(['terminated']);
     expect(await fleet.running()).toEqual([]);
+    // CD4ML_RECORD_HISTORIES=1: keep this run for test/unit/replay.test.ts (the watch is patched()).
+    if (process.env.CD4ML_RECORD_HISTORIES) {
+      await writeFile(path.join(REPO_ROOT, 'test/fixtures/histories/train-model-machine-lost.json'), historyToJSON(await handle.fetchHistory()) + '\n');
+    }
     await slowTrainStage(stack.example, 0);
   }, 300_000);
 
@@ -162,7 +168,11 @@ describe('EC2 reaper and lost machines (moto, real Temporal schedules, dvc, git)
     await handle.terminate('test: killed without cleanup');
     await waitUntil('the reaper stopped the desk', async () =>
       ['stopping', 'stopped'].includes((await describeOne(ec2, desk))?.State?.Name ?? ''), 60_000);
-    const reaped = (await scheduledReports(reaperScheduleId('us-east-1', 'desk'), before)).flatMap((r) => r.reaped);
+    // The run that stopped it completes (and becomes visible) a moment later.
+    const reaped = await waitUntil('the scheduled run that stopped it', async () => {
+      const r = (await scheduledReports(reaperScheduleId('us-east-1', 'desk'), before)).flatMap((x) => x.reaped);
+      return r.length ? r : undefined;
+    }, 30_000);
     expect(reaped).toEqual([expect.objectContaining({ instanceId: desk, workflowId: 'train/penguins/d2', action: 'stopped' })]);
     expect(reaped[0]!.reason).toMatch(/training train\/penguins\/d2 ended/);
     // Stopped by the reaper, then handed back like after any training.

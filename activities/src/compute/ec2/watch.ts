@@ -33,7 +33,9 @@ export async function watchInstance(machine: Machine, everyMs = WATCH_EVERY_MS):
         missing = state === 'missing' ? missing + 1 : 0;
         const gone = ['terminated', 'shutting-down', 'stopping', 'stopped'].includes(state) || missing >= MISSING_TIMES;
         if (gone) {
-          const reason = [inst?.StateReason?.Code, inst?.StateReason?.Message ?? inst?.StateTransitionReason].filter(Boolean).join(': ') || 'no reason given';
+          const code = inst?.StateReason?.Code ?? '';
+          const said = inst?.StateReason?.Message ?? inst?.StateTransitionReason ?? '';
+          const reason = (said.startsWith(code) ? said : [code, said].filter(Boolean).join(': ')) || 'no reason given';
           throw ApplicationFailure.create({
             message: `location "${machine.location}": instance ${instanceId} is ${state === 'missing' ? 'gone (not found)' : state} (${reason}) while the training ran; ` +
               'it was not cd4ml that switched it off. Its steps were stopped; retry the training',
