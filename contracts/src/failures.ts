@@ -15,6 +15,8 @@ export const FailureType = {
   MaxRuntimeExceeded: 'MaxRuntimeExceeded',
   /** The location worker that held a training's checkout went away, again and again. */
   WorkerLost: 'WorkerLost',
+  /** The training's machine went away under it (terminated, shutting down, or stopped, not by cd4ml). */
+  MachineLost: 'MachineLost',
   /** The Dockerfile does not build at this commit: a retry builds the same thing. */
   ImageBuildFailed: 'ImageBuildFailed',
   /** The registry refused the credentials, or they are not set on the worker. */
@@ -40,6 +42,7 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.CapacityUnavailable,
   FailureType.WorkerDidNotStart,
   FailureType.MaxRuntimeExceeded,
+  FailureType.MachineLost,
   FailureType.ImageBuildFailed,
   FailureType.RegistryDenied,
   FailureType.CredentialsRejected,

@@ -22,4 +22,10 @@ export const imageWorkflowId = (project: string, contentHash: string): string =>
 export const locationWorkflowId = (location: string): string => `location/${location}`;
 export const nightlyScheduleId = (project: string): string => `nightly/${project}`;
 export const fenceWorkflowId = (queue: string, nonce: string): string => `fence/${queue}/${nonce}`;
-export const reaperScheduleId = (location: string): string => `reaper/${location}`;
+/**
+ * One reaper per region and location: two projects may name a location the same in
+ * different regions. `legacyReaperScheduleId` is the id before regions were in it; the
+ * first start in a region replaces a legacy schedule that watched that region.
+ */
+export const reaperScheduleId = (region: string, location: string): string => `reaper/${region}/${location}`;
+export const legacyReaperScheduleId = (location: string): string => `reaper/${location}`;

@@ -165,7 +165,7 @@ describe('EC2 training machines (moto, real Temporal, dvc, git)', () => {
   it('the reaper switches off orphans (a terminated training, an unknown one) and leaves a running training alone', async () => {
     faults.clear();
     // Every start keeps the location's reaper schedule up to date.
-    const schedule = await stack.client.schedule.getHandle(reaperScheduleId('gpu')).describe();
+    const schedule = await stack.client.schedule.getHandle(reaperScheduleId('us-east-1', 'gpu')).describe();
     const input = (schedule.action.type === 'startWorkflow' ? schedule.action.args?.[0] : undefined) as ReapInput;
     expect(input).toEqual({ location: 'gpu', region: 'us-east-1', endpoint: faults.endpoint, grace: '5m' });
 
@@ -205,10 +205,10 @@ describe('EC2 training machines (moto, real Temporal, dvc, git)', () => {
     await waitUntil('nothing running', async () => (await fleet.running()).length === 0, 10_000);
 
     // The schedule really runs the reaper.
-    await stack.client.schedule.getHandle(reaperScheduleId('gpu')).trigger();
+    await stack.client.schedule.getHandle(reaperScheduleId('us-east-1', 'gpu')).trigger();
     const run = await waitUntil('a scheduled reaper run', async () => {
       for await (const w of stack.client.workflow.list({ query: `WorkflowType = 'reapMachines' AND ExecutionStatus = 'Completed'` })) {
-        if (w.workflowId.startsWith(`${reaperScheduleId('gpu')}-`)) return w;
+        if (w.workflowId.startsWith(`${reaperScheduleId('us-east-1', 'gpu')}-`)) return w;
       }
       return undefined;
     }, 30_000);

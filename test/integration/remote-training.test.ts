@@ -113,7 +113,7 @@ describe('remote training: EC2 + S3 + GitLab (moto, fake GitLab, workers as proc
       ...fleet.spawned.map((p, i): [string, string] => [`location worker ${i} log`, p.log]),
     ];
     for (const h of handles) places.push([`history of ${h.workflowId}`, historyText(await h.fetchHistory())]);
-    const schedule = await stack.client.schedule.getHandle(reaperScheduleId('gpu')).describe();
+    const schedule = await stack.client.schedule.getHandle(reaperScheduleId('us-east-1', 'gpu')).describe();
     places.push(['reaper schedule', JSON.stringify(schedule)]);
 
     // The scan must see what it scans for: the logs are at debug level, the workers ran, the histories hold payloads.

@@ -7,14 +7,15 @@ const { reapMachines: reap } = proxyActivities<ControlActivities>({
 });
 
 /**
- * Run by the `reaper/<location>` schedule: switches off instances cd4ml
- * started for the location whose training is no longer running. What it
- * stopped is its result and its details in the Web UI.
+ * Run by the `reaper/<region>/<location>` schedule: switches off instances cd4ml
+ * started for the location whose training ended more than the grace ago (never a
+ * person's instance handed back after its training). What it stopped and what it
+ * kept is its result; what it stopped, its details in the Web UI.
  */
 export async function reapMachines(input: ReapInput): Promise<ReapReport> {
   const report = await reap(input);
   const lines = report.reaped.map((r) => `- ${r.action} ${r.instanceId}: ${r.reason}`);
-  setCurrentDetails(`**reaper ${input.location}**: checked ${report.checked}, switched off ${report.reaped.length}\n\n${lines.join('\n')}`);
+  setCurrentDetails(`**reaper ${input.location} (${input.region})**: checked ${report.checked}, switched off ${report.reaped.length}\n\n${lines.join('\n')}`);
   if (report.reaped.length) log.warn('reaper switched off instances', { location: input.location, reaped: report.reaped });
   return report;
 }

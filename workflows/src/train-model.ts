@@ -10,7 +10,7 @@ import { imageActivities, retry, surfaced } from './activity-options.ts';
 import { grantedSignal, releaseSignal } from './location-lease.ts';
 import { ProgressTracker } from './progress.ts';
 import { publishReleasePageOrWarn } from './release-page.ts';
-import { TrainingMachine, withinMaxRuntime } from './training-machine.ts';
+import { TrainingMachine, whileMachineRuns, withinMaxRuntime } from './training-machine.ts';
 import { onLocation } from './on-location.ts';
 import { runPipeline } from './pipeline.ts';
 import { setSearchAttributes } from './search-attributes.ts';
@@ -48,7 +48,8 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
     outcome = await withinMaxRuntime(plan, async () => {
       const started = await machine.start();
       const queue = started.taskQueue ?? locationTaskQueue(plan.request.location);
-      return onLocation({ plan, queue, progress, notes }, (steps) => runPipeline({ plan, machine: started, image, progress }, steps));
+      return whileMachineRuns(plan, started, () =>
+        onLocation({ plan, queue, progress, notes }, (steps) => runPipeline({ plan, machine: started, image, progress }, steps)));
     });
   } catch (err) {
     if (isCancellation(err)) ended = 'cancelled';

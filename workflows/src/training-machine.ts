@@ -1,8 +1,10 @@
-import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
+import {
+  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, log, patched, proxyActivities, sleep,
+} from '@temporalio/workflow';
 import type { ControlActivities, Machine, StopResult, TrainingPlan } from '@cd4ml/activities';
 import { durationMs } from '@cd4ml/contracts/config';
 import { FailureType } from '@cd4ml/contracts/failures';
-import { retry } from './activity-options.ts';
+import { retry, surfaced } from './activity-options.ts';
 import type { ProgressTracker } from './progress.ts';
 
 // Switching a cloud machine on can take minutes (boot, then its worker starts). It heartbeats, so a
@@ -76,5 +78,46 @@ export async function withinMaxRuntime<T>(plan: TrainingPlan, fn: () => Promise<
     throw err;
   } finally {
     guard.cancel();
+  }
+}
+
+/** Histories from before the machine watch schedule no watchMachine activity. */
+export const MACHINE_WATCH_PATCH = 'machine-lost-watch';
+
+/**
+ * Runs `fn` (the location's steps) beside a watch of the machine cd4ml switched
+ * on: if the machine goes (terminated, or stopped by someone else), `fn` is
+ * cancelled and the training fails with MachineLost instead of its steps waiting
+ * on a queue nobody serves until maxRuntime. The caller's cleanup runs as usual.
+ * Only for EC2 machines; a failing watch (not a lost machine) just stops watching.
+ */
+export async function whileMachineRuns<T>(plan: TrainingPlan, machine: Machine, fn: () => Promise<T>): Promise<T> {
+  if (!(machine.provider === 'ec2' && machine.instanceId && patched(MACHINE_WATCH_PATCH))) return fn();
+  const watcher = proxyActivities<ControlActivities>({
+    startToCloseTimeout: durationMs(plan.location.maxRuntime) + 10 * 60_000,
+    heartbeatTimeout: '1 minute',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: [FailureType.MachineLost] },
+  });
+  const steps = new CancellationScope();
+  const watch = new CancellationScope();
+  let lost: unknown;
+  void watch.run(() => watcher.watchMachine(machine)).catch((err: unknown) => {
+    if (isCancellation(err)) return;
+    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FailureType.MachineLost) {
+      lost = err;
+      steps.cancel();
+      return;
+    }
+    log.warn('the machine watch failed; the training goes on unwatched', { error: String(err) });
+  });
+  try {
+    return await steps.run(fn);
+  } catch (err) {
+    // Once the machine is gone, whatever its steps ended with (cancelled, or failed as its worker
+    // shut down) follows from that: the loss is the training's failure.
+    if (lost) throw surfaced(lost);
+    throw err;
+  } finally {
+    watch.cancel();
   }
 }

@@ -3,6 +3,7 @@ import { FailureType } from '@cd4ml/contracts';
 import type { ComputeContext } from './context.ts';
 import { ec2Provider } from './ec2/provider.ts';
 import { reapMachines, type ReapInput } from './ec2/reaper.ts';
+import { watchInstance } from './ec2/watch.ts';
 import { localMachine } from './local.ts';
 import type { Machine, MachineProvider, StartInput, StopResult } from './machine.ts';
 
@@ -26,6 +27,11 @@ export function createComputeActivities(ctx: ComputeContext) {
       const p = provider(input.config.provider);
       return p.stop(p.recordFor(input));
     },
+    /**
+     * Beside a training's location steps: fails with MachineLost once the machine cd4ml
+     * switched on is gone; runs until cancelled otherwise. Nothing to watch for local.
+     */
+    watchMachine: (machine: Machine): Promise<void> => watchInstance(machine),
     /** The reaper's one step: switch off this location's instances whose training is gone. */
     reapMachines: (input: ReapInput) => reapMachines(ctx.client, input),
   };

@@ -8,7 +8,7 @@ import { waitForWorker } from '../worker-polling.ts';
 import { ec2Client } from './client.ts';
 import { describeInstance, instancesOfTraining, shutDown, startInstance, stateOf, waitForState } from './instances.ts';
 import { launchInstance } from './launch.ts';
-import { cd4mlTags } from './tags.ts';
+import { cd4mlTags, handBack } from './tags.ts';
 import { renderUserData, sendsCd4mlUserData } from './user-data.ts';
 import { ensureReaperSchedule } from '../reaper-schedule.ts';
 
@@ -116,6 +116,8 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
         for (const id of ids) {
           const done = await shutDown(ec2, id, how);
           if (done !== 'none') action = done;
+          // A person's instance is theirs again: the reaper must not stop it when they start it by hand.
+          if (how === 'stop') await handBack(ec2, id, machine.workflowId);
         }
       } finally {
         ec2.destroy();
