@@ -83,6 +83,7 @@ interface Training {
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`.padStart(7);
 const loads: number[] = [];
 const noteLoad = () => loads.push(os.loadavg()[0]!);
+const sdkWarnings = new Map<string, number>();
 
 async function train(stack: Stack, repoUrl: string, commit: string, releaseTag: string): Promise<Training> {
   const t0 = performance.now();
@@ -260,8 +261,18 @@ async function exampleForBench(example: ExampleRepo): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  // Before anything touches the Temporal runtime: keep the tables readable.
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  // Before anything touches the Temporal runtime: keep the tables readable, count the SDK's
+  // warnings (a slow workflow task under load, say) and say them at the end.
+  Runtime.install({
+    logger: new DefaultLogger('WARN', (entry) => {
+      if (entry.level !== 'WARN') return console.error(`${entry.level} ${entry.message}`);
+      // The location worker runs activities only: this one is by design.
+      if (entry.message.startsWith('No workflows registered')) return;
+      const what = entry.message.replace(/[0-9a-f]{8}-[0-9a-f-]{27}\S*/g, '<run>');
+      sdkWarnings.set(what, (sdkWarnings.get(what) ?? 0) + 1);
+    }),
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+  });
   noteLoad();
   const oneTime: string[] = [];
   const stacks = {} as Record<SideName, Stack>;
@@ -298,6 +309,7 @@ async function main(): Promise<void> {
     console.log();
     console.log(`load average (1 min) ${Math.min(...loads).toFixed(1)} to ${maxLoad.toFixed(1)} on ${os.availableParallelism()} CPUs` +
       (maxLoad > os.availableParallelism() ? ' (busy machine: end-to-end times are noisy)' : ''));
+    for (const [what, n] of sdkWarnings) console.log(`Temporal SDK warning x${n}: ${what.slice(0, 160)}`);
   } finally {
     for (const side of [...SIDES].reverse()) await stacks[side]?.stop();
   }
