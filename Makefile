@@ -1,14 +1,14 @@
 # cd4ml: `make demo` and `make test` are all a fresh clone needs; both bootstrap first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap bootstrap-test demo stop test typecheck build bench bench-serving bench-stop bench-gate clean-demo
+.PHONY: help bootstrap bootstrap-test demo stop test typecheck build bench bench-serving bench-stop bench-gate bench-temporal clean-demo
 
 # The Temporal CLI installed by bootstrap, for recipes and the processes they start.
 export PATH := $(CURDIR)/.cd4ml/bin:$(PATH)
 
 help: ## list the targets
 	@echo "cd4ml make targets:"
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-16s %s\n", $$1, $$2 }'
 
 bootstrap: ## install pnpm deps, Temporal CLI 1.5.1 and the Python venv (idempotent, ~1 s when done)
 	@bash scripts/bootstrap.sh
@@ -45,6 +45,9 @@ bench-serving: bootstrap ## cd4ml serve vs FastAPI + onnxruntime vs a bare fasti
 
 bench-gate: bootstrap ## the gate (candidate + baseline, metrics, bootstrap) on 1k-100k rows vs onnxruntime + scikit-learn in Python
 	pnpm exec tsx bench/gate/run.ts
+
+bench-temporal: bootstrap-test ## dev server vs Temporal server on PostgreSQL: 10 trainings side by side, then 50 queued on one location
+	pnpm exec tsx bench/temporal-backends.ts
 
 clean-demo: ## remove the demo's state (.cd4ml/demo) only
 	rm -rf .cd4ml/demo

@@ -23,8 +23,8 @@ import { execa } from 'execa';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Stage, TrainingResult } from '@cd4ml/contracts';
 import { Stack } from '../test/harness/stack.ts';
-import { activityRunsOf } from '../test/harness/training-probes.ts';
 import { VENV } from '../test/harness/paths.ts';
+import { breakdown, fmt as f, median, secondsSince, timed, type HistoryBreakdown } from './workflow-history.ts';
 
 const BY_HAND = fileURLToPath(new URL('./by-hand.sh', import.meta.url));
 const GOAL_S = 2;
@@ -37,19 +37,6 @@ interface Side {
 interface CdSide extends Side {
   result: TrainingResult;
   history: HistoryBreakdown;
-}
-
-interface HistoryBreakdown {
-  /** Sum of the activities' own run time (started -> closed). */
-  activityRun: number;
-  /** Sum of time activities sat in a task queue (scheduled -> started). */
-  queueWait: number;
-  activities: number;
-  workflowTasks: number;
-  /** Activities that ran more than once (retries). */
-  retries: number;
-  /** Run time per activity type. */
-  run: Record<string, number>;
 }
 
 interface Round {
@@ -67,12 +54,6 @@ if (!Number.isInteger(rounds) || rounds < 1) {
   process.exit(2);
 }
 
-const secondsSince = (t0: number) => (performance.now() - t0) / 1000;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 /**
  * The overhead without dvc repro: repro is the same command on both sides and
  * by far the longest and noisiest step (seconds of run-to-run spread on a busy
@@ -80,13 +61,6 @@ const median = (xs: number[]) => {
  * scheduling latency stays in.
  */
 const net = (r: Round) => (r.cd.seconds - (r.cd.history.run['dvcRepro'] ?? 0)) - (r.hand.seconds - (r.hand.steps['dvc-repro'] ?? 0));
-const f = (x: number | undefined, width = 8, digits = 2) => (x === undefined ? '-' : x.toFixed(digits)).padStart(width);
-
-async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const t0 = performance.now();
-  const value = await fn();
-  return [value, secondsSince(t0)];
-}
 
 /** The baseline: bench/by-hand.sh in its own persistent clone. */
 async function byHand(clone: string, commit: string): Promise<Side> {
@@ -102,24 +76,6 @@ async function byHand(clone: string, commit: string): Promise<Side> {
   return { seconds, steps };
 }
 
-/** Where the workflow's time went, from its recorded history. */
-async function breakdown(stack: Stack, workflowId: string): Promise<HistoryBreakdown> {
-  const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
-  const out: HistoryBreakdown = { activityRun: 0, queueWait: 0, activities: 0, workflowTasks: 0, retries: 0, run: {} };
-  for (const a of activityRunsOf(history, { times: true })) {
-    out.activities++;
-    if (a.startedAt !== undefined) out.queueWait += (a.startedAt - a.scheduledAt!) / 1000;
-    out.retries += Math.max(0, (a.attempt ?? 1) - 1);
-    if (a.startedAt !== undefined && a.closedAt !== undefined && a.outcome !== 'canceled') {
-      const run = (a.closedAt - a.startedAt) / 1000;
-      out.activityRun += run;
-      out.run[a.name] = (out.run[a.name] ?? 0) + run;
-    }
-  }
-  out.workflowTasks = (history.events ?? []).filter((e) => e.workflowTaskCompletedEventAttributes).length;
-  return out;
-}
-
 /** The same training through cd4ml: the trainModel workflow on the same commit. */
 async function viaCd4ml(stack: Stack, commit: string, releaseTag: string): Promise<CdSide> {
   const t0 = performance.now();
@@ -127,7 +83,7 @@ async function viaCd4ml(stack: Stack, commit: string, releaseTag: string): Promi
   const result = await handle.result();
   const seconds = secondsSince(t0);
   const steps = Object.fromEntries(Object.entries(result.durations).filter(([k]) => k !== 'done')) as Record<string, number>;
-  return { seconds, steps, result, history: await breakdown(stack, handle.workflowId) };
+  return { seconds, steps, result, history: await breakdown(stack.client, handle.workflowId) };
 }
 
 async function main(): Promise<void> {
@@ -207,7 +163,7 @@ async function main(): Promise<void> {
     const rejected = results.filter((r) => r.cd.result.decision !== 'accepted').length;
     if (rejected) console.log(`  (${rejected} round(s) rejected by the gate: cd4ml skipped dvc-push, tag and publish there)`);
 
-    const hb = (k: Exclude<keyof HistoryBreakdown, 'run'>) => med((r) => r.cd.history[k])!;
+    const hb = (k: 'activityRun' | 'queueWait' | 'activities' | 'workflowTasks' | 'retries') => med((r) => r.cd.history[k])!;
     console.log();
     console.log(
       `cd4ml from workflow history (median): activities running ${hb('activityRun').toFixed(2)} s, ` +

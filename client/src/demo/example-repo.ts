@@ -30,6 +30,11 @@ export interface ExampleRepoOptions {
   dvcRemote?: { url: string; endpointUrl?: string };
   /** Extra environment for git and dvc here (AWS credentials for an S3 remote). */
   env?: Record<string, string>;
+  /**
+   * How many daily chunks the data set is cut into (default 10: the initial 6 and 4 new
+   * days); more gives more new days, each smaller. Read by the example's scripts/days.py.
+   */
+  days?: number;
 }
 
 /**
@@ -53,6 +58,7 @@ export class ExampleRepo {
   private env() {
     return {
       ...this.opts.env, ...GIT_ENV,
+      ...(this.opts.days ? { CD4ML_EXAMPLE_DAYS: String(this.opts.days) } : {}),
       PATH: `${path.join(this.venv, 'bin')}${path.delimiter}${process.env.PATH}`, DVC_NO_ANALYTICS: '1',
     };
   }

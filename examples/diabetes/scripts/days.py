@@ -1,11 +1,14 @@
 """The diabetes data set (bundled with scikit-learn), shuffled with a fixed seed and cut into daily chunks."""
 import argparse
+import os
 from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_diabetes
 
-N_DAYS = 10
+# How many daily chunks the data set is cut into; CD4ML_EXAMPLE_DAYS (ExampleRepo's `days`) cuts
+# finer, for more new days than the default leaves (days 1-6 are the initial data).
+N_DAYS = int(os.environ.get("CD4ML_EXAMPLE_DAYS", "10"))
 SEED = 20240601
 TARGET = "progression"
 
