@@ -115,6 +115,8 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
               }),
             });
             instanceId = inst.InstanceId!;
+            // The same token may have handed back an instance an attempt before this one launched (its worker polls since then).
+            if (inst.LaunchTime) startedAt = Math.min(startedAt, inst.LaunchTime.getTime());
           }
         }
         const running = await waitForState(ec2, instanceId, ['running'], {
