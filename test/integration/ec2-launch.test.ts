@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateKeyPairCommand, CreateSecurityGroupCommand, CreateSubnetCommand, CreateTagsCommand, CreateVpcCommand,
-  DescribeInstancesCommand, DescribeVolumesCommand, EC2Client, RunInstancesCommand, StopInstancesCommand, TerminateInstancesCommand,
+  DescribeInstancesCommand, DescribeVolumesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -49,10 +49,7 @@ describe('EC2 launches as AWS behaves (moto behind a fault proxy, real Temporal,
     faults = await Ec2Faults.start(moto.endpoint);
     ec2 = new EC2Client(moto.clientConfig());
     await moto.createLaunchTemplate();
-    const ami = await moto.amiId();
-    const desk = await ec2.send(new RunInstancesCommand({ ImageId: ami, InstanceType: 'g4dn.2xlarge', MinCount: 1, MaxCount: 1 }));
-    deskInstance = desk.Instances![0]!.InstanceId!;
-    await ec2.send(new StopInstancesCommand({ InstanceIds: [deskInstance] }));
+    deskInstance = await moto.stoppedInstance();
 
     // A network of the location's own, and an instance profile (IAM through boto3: the SDK here has no IAM client).
     const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.7.0.0/16' }))).Vpc!.VpcId!;
