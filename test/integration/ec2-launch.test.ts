@@ -192,6 +192,7 @@ describe('EC2 launches as AWS behaves (moto behind a fault proxy, real Temporal,
     expect(launched, 'instances moto launched for x1').toHaveLength(1);
     // The retry asked again with the same token and got the same instance back.
     const calls = faults.runInstancesCalls();
+    console.log(`x1: ${calls.length} RunInstances call(s) reached the proxy, ${launched.length} reached moto`);
     expect(calls.length).toBeGreaterThanOrEqual(1);
     expect(new Set(faults.calls.filter((c) => c.params.get('Action') === 'RunInstances').map((c) => c.params.get('ClientToken'))).size).toBe(1);
     const starts = runsOf(await activityRuns(handle), 'startMachine');

@@ -7,7 +7,7 @@ import type { ComputeContext } from '../context.ts';
 import { waitForWorker } from '../worker-polling.ts';
 import { awsErrorCode, ec2Client } from './client.ts';
 import {
-  CAPACITY_CODES, InstanceGone, describeInstance, instancesOfTraining, shutDown, startInstance, stateOf, waitForState,
+  InstanceGone, describeInstance, instancesOfTraining, shutDown, startInstance, stateOf, waitForState,
   type InstanceState,
 } from './instances.ts';
 import { launchInstance } from './launch.ts';
@@ -69,7 +69,7 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
           hb.update({ detail: `starting instance ${instanceId}` });
           await startInstance(ec2, instanceId).catch((err: unknown) => {
             const code = awsErrorCode(err) ?? '';
-            if (!CAPACITY_CODES.has(code)) throw err;
+            if (!code.startsWith('Insufficient')) throw err;
             // A stopped instance starts only where it lives: its type, in its zone. That shortage can last hours.
             throw ApplicationFailure.nonRetryable(
               `location "${location}": EC2 has no capacity to start instance ${instanceId} (${inst?.InstanceType ?? 'its type'} in ${inst?.Placement?.AvailabilityZone ?? cfg.region}) right now (${code}). ` +
