@@ -44,6 +44,18 @@ export const Ec2Location = z.object({
   workerStartTimeout: duration.default('10m'),
   /** The reaper leaves an instance alone this long after its training ended (cleanup may be under way). */
   reaperGrace: duration.default('5m'),
+  // Launched instances only; each overrides the launch template's value where one is used.
+  /** Instance profile (name, or its arn:...), so the worker has credentials (S3 store, registry) from the instance role. */
+  iamInstanceProfile: z.string().min(1).optional(),
+  /** The subnet to launch in (it decides the VPC and zone, and so the route to Temporal). */
+  subnetId: z.string().regex(/^subnet-[0-9a-f]+$/, 'a subnet id such as subnet-0abc1234').optional(),
+  /** Or several, tried in order on a capacity error (one per zone: the zone fallback). */
+  subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, 'a subnet id such as subnet-0abc1234')).min(1).optional(),
+  securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]+$/, 'a security group id such as sg-0abc1234')).min(1).optional(),
+  /** An EC2 key pair, for ssh to the instance. */
+  keyName: z.string().min(1).optional(),
+  /** Size of the root volume (the persistent checkout and the data live there). */
+  rootVolumeGiB: z.number().int().positive().max(65536).optional(),
 }).strict().superRefine((l, ctx) => {
   const ways = [l.instanceId, l.launchTemplate, l.imageId].filter(Boolean).length;
   if (ways !== 1) {
@@ -65,6 +77,13 @@ export const Ec2Location = z.object({
         ? 'applies to launched instances; run `cd4ml ec2 user-data` once on your own instance instead'
         : 'applies with a launchTemplate; a bare imageId always boots with cd4ml\'s user data',
     });
+  }
+  if (l.subnetId && l.subnetIds) {
+    ctx.addIssue({ code: 'custom', path: ['subnetIds'], message: 'use subnetId or subnetIds, not both' });
+  }
+  const launchOnly = (['iamInstanceProfile', 'subnetId', 'subnetIds', 'securityGroupIds', 'keyName', 'rootVolumeGiB'] as const).filter((k) => l[k] !== undefined);
+  if (l.instanceId && launchOnly.length) {
+    ctx.addIssue({ code: 'custom', path: [launchOnly[0]!], message: `${launchOnly.join(', ')} apply to launched instances, not to an existing instanceId` });
   }
 });
 export type Ec2LocationConfig = z.infer<typeof Ec2Location>;

@@ -1,4 +1,4 @@
-import { CreateLaunchTemplateCommand, DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateLaunchTemplateCommand, DescribeImagesCommand, EC2Client, RunInstancesCommand, StopInstancesCommand, type _InstanceType } from '@aws-sdk/client-ec2';
 import { execa, type ResultPromise } from 'execa';
 import path from 'node:path';
 import { REPO_ROOT } from './paths.ts';
@@ -72,6 +72,18 @@ export class Moto {
     const ec2 = new EC2Client(this.clientConfig());
     try {
       await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: name, LaunchTemplateData: { ImageId, InstanceType: 'g4dn.xlarge' } }));
+    } finally {
+      ec2.destroy();
+    }
+  }
+
+  /** A person's own instance, untagged and switched off, as a `desk` location names it. */
+  async stoppedInstance(InstanceType: _InstanceType = 'g4dn.2xlarge'): Promise<string> {
+    const ec2 = new EC2Client(this.clientConfig());
+    try {
+      const id = (await ec2.send(new RunInstancesCommand({ ImageId: await this.amiId(), InstanceType, MinCount: 1, MaxCount: 1 }))).Instances![0]!.InstanceId!;
+      await ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
+      return id;
     } finally {
       ec2.destroy();
     }

@@ -2,9 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EC2Client, RunInstancesCommandInput } from '@aws-sdk/client-ec2';
+import type { RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { parseProjectConfig, type Ec2LocationConfig } from '@cd4ml/contracts';
-import { launchInstance } from '@cd4ml/activities/compute/ec2/launch';
+import { runInstancesInput } from '@cd4ml/activities/compute/ec2/launch';
 import { USER_DATA_MAX_BYTES, renderUserData } from '@cd4ml/activities/compute/ec2/user-data';
 import { renderLocationUserData } from '@cd4ml/client/commands/ec2';
 import { FakeImds } from '../fakes/imds.ts';
@@ -12,12 +12,9 @@ import { FakeImds } from '../fakes/imds.ts';
 const ec2Location = (yaml: string): Ec2LocationConfig =>
   parseProjectConfig(`project: p\nlocations:\n  gpu: {provider: ec2, region: eu-west-1, ${yaml}}\n`).locations.gpu as Ec2LocationConfig;
 
-/** The RunInstances input a launch sends, from an EC2 client that only records. */
+/** The RunInstances input a launch sends. */
 async function launchInput(config: Ec2LocationConfig): Promise<RunInstancesCommandInput> {
-  let input: RunInstancesCommandInput | undefined;
-  const ec2 = { send: async (cmd: { input: RunInstancesCommandInput }) => { input = cmd.input; return { Instances: [{ InstanceId: 'i-0abc' }] }; } };
-  await launchInstance(ec2 as unknown as EC2Client, { location: 'gpu', workflowId: 'train/p/v1', config, userData: '#!/bin/bash\necho cd4ml\n' });
-  return input!;
+  return runInstancesInput({ location: 'gpu', workflowId: 'train/p/v1', config, userData: '#!/bin/bash\necho cd4ml\n' }, { instanceType: undefined, market: 'on-demand' });
 }
 
 describe('userData in an EC2 location', () => {

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import {
-  DescribeInstancesCommand, StartInstancesCommand, StopInstancesCommand, TerminateInstancesCommand,
-  type EC2Client, type Instance,
+  DescribeInstancesCommand, StartInstancesCommand, StopInstancesCommand, TerminateInstancesCommand, paginateDescribeInstances,
+  type EC2Client, type Filter, type Instance,
 } from '@aws-sdk/client-ec2';
 import { awsErrorCode } from './client.ts';
 import { TAG_LOCATION, TAG_WORKFLOW } from './tags.ts';
@@ -20,31 +20,60 @@ export async function describeInstance(ec2: EC2Client, instanceId: string): Prom
   }
 }
 
-/** Instances of this training that are not terminated: how a retried launch finds its own instance. */
-export async function instancesOfTraining(ec2: EC2Client, location: string, workflowId: string): Promise<Instance[]> {
-  const out = await ec2.send(new DescribeInstancesCommand({
-    Filters: [
-      { Name: `tag:${TAG_LOCATION}`, Values: [location] },
-      { Name: `tag:${TAG_WORKFLOW}`, Values: [workflowId] },
-      { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
-    ],
-  }));
-  return out.Reservations?.flatMap((r) => r.Instances ?? []) ?? [];
+/** Every instance matching the filters, following NextToken through all pages. */
+export async function describeAll(ec2: EC2Client, filters: Filter[]): Promise<Instance[]> {
+  const found: Instance[] = [];
+  for await (const page of paginateDescribeInstances({ client: ec2, pageSize: 100 }, { Filters: filters })) {
+    found.push(...(page.Reservations?.flatMap((r) => r.Instances ?? []) ?? []));
+  }
+  return found;
+}
+
+/**
+ * Instances of this training that are not terminated: how a retried launch finds its own instance.
+ * Tag filters lag behind a launch on AWS by seconds: an instance launched moments ago may be missing.
+ */
+export function instancesOfTraining(ec2: EC2Client, location: string, workflowId: string): Promise<Instance[]> {
+  return describeAll(ec2, [
+    { Name: `tag:${TAG_LOCATION}`, Values: [location] },
+    { Name: `tag:${TAG_WORKFLOW}`, Values: [workflowId] },
+    { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+  ]);
+}
+
+/** An instance that went away (terminated, shutting down, or never seen) while it was waited for. */
+export class InstanceGone extends Error {
+  constructor(
+    readonly instanceId: string,
+    readonly state: InstanceState | 'missing',
+    /** AWS's StateReason (`Server.InsufficientInstanceCapacity`, ...), when it gave one. */
+    readonly reasonCode?: string,
+    readonly reasonMessage?: string,
+  ) {
+    super(`instance ${instanceId} is ${state === 'missing' ? 'not found' : state}${reasonCode ? ` (${reasonCode}: ${reasonMessage ?? ''})` : ''}`);
+    this.name = 'InstanceGone';
+  }
 }
 
 /** Polls until the instance reaches one of `states`; throws with the last state seen on timeout. Activity context only: a cancel ends the wait. */
 export async function waitForState(
   ec2: EC2Client, instanceId: string, states: InstanceState[],
-  opts: { timeoutMs: number; onPoll?: (state: string) => void; everyMs?: number },
+  opts: {
+    timeoutMs: number; onPoll?: (state: string) => void; everyMs?: number;
+    /** A just-launched id: DescribeInstances may not know it for a while (eventual consistency). "Not found" means gone only after this long. */
+    appearWithinMs?: number;
+  },
 ): Promise<Instance> {
-  const deadline = Date.now() + opts.timeoutMs;
+  const started = Date.now();
+  const deadline = started + opts.timeoutMs;
   for (;;) {
     const inst = await describeInstance(ec2, instanceId);
     const state = stateOf(inst);
     opts.onPoll?.(state);
     if (inst && states.includes(state as InstanceState)) return inst;
-    if (state === 'missing' || state === 'terminated' || state === 'shutting-down') {
-      if (!states.includes(state as InstanceState)) throw new Error(`instance ${instanceId} is ${state}`);
+    const notYetVisible = state === 'missing' && Date.now() - started < (opts.appearWithinMs ?? 0);
+    if (!notYetVisible && (state === 'missing' || state === 'terminated' || state === 'shutting-down')) {
+      if (!states.includes(state as InstanceState)) throw new InstanceGone(instanceId, state, inst?.StateReason?.Code, inst?.StateReason?.Message);
     }
     if (Date.now() > deadline) {
       throw new Error(`instance ${instanceId} did not reach ${states.join('/')} within ${Math.round(opts.timeoutMs / 1000)} s (last state: ${state})`);
@@ -60,6 +89,24 @@ export async function startInstance(ec2: EC2Client, instanceId: string): Promise
     state = stateOf(await waitForState(ec2, instanceId, ['stopped'], { timeoutMs: 10 * 60_000 }));
   }
   if (state === 'stopped') await ec2.send(new StartInstancesCommand({ InstanceIds: [instanceId] }));
+}
+
+/** AWS's ways of saying "no capacity for this type (market, zone) right now", as error codes and as state reasons. */
+export const CAPACITY_CODES = new Set([
+  'InsufficientInstanceCapacity', 'InsufficientHostCapacity', 'InsufficientCapacity', 'Unsupported',
+  'SpotMaxPriceTooLow', 'MaxSpotInstanceCountExceeded', 'VcpuLimitExceeded', 'InstanceLimitExceeded',
+]);
+
+/**
+ * An instance that ended before it ever ran, for want of capacity: `Server.InsufficientInstanceCapacity`,
+ * or a spot request answered `capacity-not-available` (or reclaimed while still pending).
+ */
+export function endedForCapacity(gone: InstanceGone): boolean {
+  if (gone.state !== 'terminated' && gone.state !== 'shutting-down') return false;
+  const code = gone.reasonCode ?? '';
+  const bare = code.replace(/^(Server|Client)\./, '');
+  return CAPACITY_CODES.has(bare) || code === 'Server.SpotInstanceTermination' ||
+    /capacity-not-available|InsufficientInstanceCapacity/i.test(`${code} ${gone.reasonMessage ?? ''}`);
 }
 
 /** Stops or terminates; an instance already on its way down (or gone) is a success. */

@@ -1,18 +1,37 @@
 import { CreateTagsCommand } from '@aws-sdk/client-ec2';
-import { ApplicationFailure, CancelledFailure, log } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
 import { FailureType, durationMs, estimatedCost, locationTaskQueue, type Ec2LocationConfig } from '@cd4ml/contracts';
 import { startHeartbeats } from '../../heartbeat.ts';
 import type { Machine, MachineProvider, StartInput, StopResult } from '../machine.ts';
 import type { ComputeContext } from '../context.ts';
 import { waitForWorker } from '../worker-polling.ts';
-import { ec2Client } from './client.ts';
-import { describeInstance, instancesOfTraining, shutDown, startInstance, stateOf, waitForState } from './instances.ts';
+import { awsErrorCode, ec2Client } from './client.ts';
+import {
+  InstanceGone, describeInstance, instancesOfTraining, shutDown, startInstance, stateOf, waitForState,
+  type InstanceState,
+} from './instances.ts';
 import { launchInstance } from './launch.ts';
 import { cd4mlTags, handBack } from './tags.ts';
 import { renderUserData, sendsCd4mlUserData } from './user-data.ts';
 import { ensureReaperSchedule } from '../reaper-schedule.ts';
 
 const RUNNING_TIMEOUT_MS = 10 * 60_000;
+/** How long a launched id may stay unknown to DescribeInstances before it counts as gone (AWS: eventually consistent). */
+const APPEAR_WITHIN_MS = 2 * 60_000;
+
+/** What startMachine's heartbeat carries: a retry learns from it what earlier attempts launched, even while tag filters lag. */
+export interface StartHeartbeat {
+  stage: string;
+  detail: string;
+  /** Every instance id this training run's start attempts launched, oldest first. */
+  launched?: string[];
+}
+
+/** Launched ids recorded by the previous attempt of this activity (none on the first). */
+export function launchedBefore(details: unknown): string[] {
+  const launched = (details as { launched?: unknown } | undefined)?.launched;
+  return Array.isArray(launched) ? launched.filter((x): x is string => typeof x === 'string' && x.startsWith('i-')) : [];
+}
 
 /**
  * EC2 training machines. A location names either a person's own instance
@@ -27,7 +46,7 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
       const cfg = config as Ec2LocationConfig;
       const ec2 = ec2Client(cfg);
       const launcher = ec2Client(cfg, { retry: false });
-      const hb = startHeartbeats({ stage: 'start-machine', detail: `location ${location}` });
+      const hb = startHeartbeats<StartHeartbeat>({ stage: 'start-machine', detail: `location ${location}` });
       let instanceId: string | undefined;
       const lifecycle = cfg.instanceId ? 'start-stop' : 'launch-terminate';
       try {
@@ -48,21 +67,60 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
           // Tagged before starting, so the reaper knows whose run it is from the first second.
           await ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags: cd4mlTags(location, workflowId, lifecycle) }));
           hb.update({ detail: `starting instance ${instanceId}` });
-          await startInstance(ec2, instanceId);
-        } else {
-          // A retried start finds the instance an earlier attempt launched, by its tags.
-          const [existing] = await instancesOfTraining(ec2, location, workflowId);
-          const inst = existing ?? await launchInstance(launcher, {
-            location, workflowId, config: cfg,
-            userData: sendsCd4mlUserData(cfg) ? await renderUserData({ location, perInstanceQueue: 'true', ...ctx.userData }) : undefined,
-            onAttempt: (c) => hb.update({ detail: `launching ${c.instanceType ?? 'template type'} (${c.market})` }),
+          await startInstance(ec2, instanceId).catch((err: unknown) => {
+            const code = awsErrorCode(err) ?? '';
+            if (!code.startsWith('Insufficient')) throw err;
+            // A stopped instance starts only where it lives: its type, in its zone. That shortage can last hours.
+            throw ApplicationFailure.nonRetryable(
+              `location "${location}": EC2 has no capacity to start instance ${instanceId} (${inst?.InstanceType ?? 'its type'} in ${inst?.Placement?.AvailabilityZone ?? cfg.region}) right now (${code}). ` +
+              `Try again later, change the instance's type (aws ec2 modify-instance-attribute --instance-id ${instanceId} --instance-type ...), or train on a launched location (launchTemplate or imageId with instanceTypes)`,
+              FailureType.CapacityUnavailable,
+              { tried: [`${inst?.InstanceType ?? instanceId} start: ${code}`] },
+            );
           });
-          instanceId = inst.InstanceId!;
-          if (existing?.LaunchTime) startedAt = existing.LaunchTime.getTime();
-          if (stateOf(existing ?? null) === 'stopped' || stateOf(existing ?? null) === 'stopping') await startInstance(ec2, instanceId);
+        } else {
+          const info = Context.current().info;
+          const launched = launchedBefore(info.heartbeatDetails);
+          hb.update({ launched });
+          // A retried start finds the instance an earlier attempt launched: by its tags, or (tags lag) by the ids its heartbeat recorded.
+          const [tagged] = await instancesOfTraining(ec2, location, workflowId);
+          let existing: { id: string; state: InstanceState | 'missing'; launchTime?: Date } | undefined =
+            tagged ? { id: tagged.InstanceId!, state: stateOf(tagged), launchTime: tagged.LaunchTime } : undefined;
+          for (const id of existing ? [] : [...launched].reverse()) {
+            // Launched moments before the last attempt died: give it time to become visible.
+            const inst = await waitForState(ec2, id, ['pending', 'running', 'stopping', 'stopped'], { timeoutMs: APPEAR_WITHIN_MS, appearWithinMs: APPEAR_WITHIN_MS })
+              .catch((err: unknown) => { if (err instanceof InstanceGone) return null; throw err; });
+            if (inst) {
+              existing = { id, state: stateOf(inst), launchTime: inst.LaunchTime };
+              break;
+            }
+          }
+          if (existing) {
+            instanceId = existing.id;
+            if (existing.launchTime) startedAt = existing.launchTime.getTime();
+            if (existing.state === 'stopped' || existing.state === 'stopping') await startInstance(ec2, instanceId);
+          } else {
+            const inst = await launchInstance(launcher, {
+              location, workflowId, config: cfg, runId: info.workflowExecution?.runId ?? info.activityId, endedLaunches: launched.length,
+              userData: sendsCd4mlUserData(cfg) ? await renderUserData({ location, perInstanceQueue: 'true', ...ctx.userData }) : undefined,
+              onAttempt: (c) => hb.update({ detail: `launching ${c.instanceType ?? 'template type'} (${c.market}${c.subnetId ? ` in ${c.subnetId}` : ''})` }),
+              onLaunched: (id) => {
+                instanceId = id;
+                if (!launched.includes(id)) launched.push(id);
+                hb.update({ launched: [...launched], detail: `launched ${id}` });
+              },
+              waitRunning: (id) => waitForState(ec2, id, ['running'], {
+                timeoutMs: RUNNING_TIMEOUT_MS, appearWithinMs: APPEAR_WITHIN_MS,
+                onPoll: (state) => hb.update({ detail: `instance ${id} ${state}` }),
+              }),
+            });
+            instanceId = inst.InstanceId!;
+            // The same token may have handed back an instance an attempt before this one launched (its worker polls since then).
+            if (inst.LaunchTime) startedAt = Math.min(startedAt, inst.LaunchTime.getTime());
+          }
         }
         const running = await waitForState(ec2, instanceId, ['running'], {
-          timeoutMs: RUNNING_TIMEOUT_MS,
+          timeoutMs: RUNNING_TIMEOUT_MS, appearWithinMs: APPEAR_WITHIN_MS,
           onPoll: (state) => hb.update({ detail: `instance ${instanceId} ${state}` }),
         });
         instanceType = running.InstanceType ?? null;
