@@ -7,6 +7,8 @@ const integrationForks = Number(process.env.CD4ML_TEST_FORKS ?? 2);
 export default defineConfig({
   test: {
     pool: 'forks',
+    // Per project, vitest takes only singleFork/isolate: the fork count is global (unit files too).
+    poolOptions: { forks: { maxForks: Math.max(1, integrationForks), minForks: 1 } },
     projects: [
       {
         test: {
@@ -22,7 +24,7 @@ export default defineConfig({
           setupFiles: ['test/setup.ts'],
           include: ['test/integration/**/*.test.ts'],
           pool: 'forks',
-          poolOptions: { forks: { singleFork: integrationForks <= 1, maxForks: Math.max(1, integrationForks), minForks: 1 } },
+          poolOptions: { forks: { singleFork: integrationForks <= 1 } },
           testTimeout: 240_000,
           hookTimeout: 240_000,
         },
