@@ -5,6 +5,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import { CONTROL_TASK_QUEUE, ReleaseManifest, sweepWorkflowId, type SweepRequestInput, type SweepResult } from '@cd4ml/contracts';
 import { Stack } from '../harness/stack.ts';
 import { Moto } from '../harness/moto.ts';
@@ -124,4 +126,42 @@ describe('sweeps (moto, real Temporal, dvc, git)', () => {
     const table = await handle.query<SweepResult>('sweepStatus');
     expect(table.trials.map((t) => t.state)).toEqual(result.trials.map((t) => t.state));
   }, 900_000);
+
+  it('a trial whose stage fails does not fail the sweep; when every other trial is rejected nothing is released, saying why', async () => {
+    // probability_scale 2 exports a broken model (rows no longer sum to 1): the gate rejects it.
+    const handle = await startSweep({
+      releaseTag: 'v3.0', parallel: 2, grid: { 'train.model': ['logistic_regression', 'bogus'], 'export.probability_scale': [2] },
+    });
+    const result: SweepResult = await handle.result();
+    expect(result.trials.map((t) => t.state)).toEqual(['rejected', 'failed']);
+    expect(result.trials[0]!.reason).toMatch(/probabilities-sum-to-one/);
+    expect(result.trials[1]!.reason).toMatch(/train\.model: expected logistic_regression or decision_tree, got 'bogus'/);
+    expect(result.state).toBe('nothing-released');
+    expect(result.release).toBeUndefined();
+    expect(result.summary).toBe(`nothing released: no trial passed the gate; 2 trials, 1 rejected, 1 failed, spent $${result.spent!.toFixed(2)}`);
+    expect(stack.released('v3.0')).toBe(false);
+    expect(await stack.example.tags()).toEqual(['v2.0']);
+    expect(await fleet.running()).toEqual([]);
+    const candidates = path.join(stack.store, 'penguins', '.candidates');
+    expect(existsSync(candidates) ? await readdir(candidates) : []).toEqual([]);
+  }, 600_000);
+
+  it('cancelling the sweep cancels every running trial and switches their machines off', async () => {
+    const handle = await startSweep({ releaseTag: 'v4.0', parallel: 2, grid: { 'train.C': [0.5, 2, 4] } });
+    const mine = async () => (await fleet.instances()).filter((i) => i.workflowId?.startsWith('sweep/penguins/v4.0/'));
+    while ((await mine()).filter((i) => i.state === 'running').length < 2) await new Promise((r) => setTimeout(r, 250));
+    await handle.cancel();
+    const err = await handle.result().then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    for (const n of [1, 2]) {
+      const { status } = await stack.client.workflow.getHandle(`sweep/penguins/v4.0/trial-${n}`).describe();
+      expect(status.name).toBe('CANCELLED');
+    }
+    // The third never started: no workflow, no machine.
+    await expect(stack.client.workflow.getHandle('sweep/penguins/v4.0/trial-3').describe()).rejects.toThrow(/not found/i);
+    const instances = await mine();
+    expect(instances).toHaveLength(2);
+    expect(instances.map((i) => i.state)).toEqual(['terminated', 'terminated']);
+  }, 600_000);
 });
