@@ -8,9 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { CONTROL_TASK_QUEUE, ReleaseManifest, sweepWorkflowId, type SweepRequestInput, type SweepResult } from '@cd4ml/contracts';
-import { Stack } from '../harness/stack.ts';
-import { Moto } from '../harness/moto.ts';
-import { SimulatedFleet, type InstanceEvent } from '../harness/ec2-fleet.ts';
+import type { Stack } from '../harness/stack.ts';
+import type { Moto } from '../harness/moto.ts';
+import { launchedLocationStack } from '../harness/sweep-stack.ts';
+import { type SimulatedFleet, type InstanceEvent } from '../harness/ec2-fleet.ts';
 import { VENV } from '../harness/paths.ts';
 
 /** The most instances pending or running at once, from moto's instance list as the fleet saw it over time. */
@@ -32,29 +33,14 @@ describe('sweeps (moto, real Temporal, dvc, git)', () => {
   let stack: Stack;
   let moto: Moto;
   let fleet: SimulatedFleet;
+  let stop: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    moto = await Moto.start();
-    Object.assign(process.env, moto.env());
-    await moto.createLaunchTemplate();
-    stack = await Stack.start();
-    await stack.example.create();
-    const config = (await readFile(path.join(stack.example.workDir, 'cd4ml.yaml'), 'utf8')).replace(/locations:[\s\S]*$/, [
-      'locations:',
-      '  local: {provider: local}',
-      `  gpu: {provider: ec2, region: us-east-1, endpoint: "${moto.endpoint}", launchTemplate: cd4ml-gpu, instanceTypes: [g4dn.xlarge], hourlyPrice: 0.526, workerStartTimeout: 60s}`,
-      '',
-    ].join('\n'));
-    await stack.example.writeFile('cd4ml.yaml', config, 'cd4ml: a launched location');
-    fleet = new SimulatedFleet(stack, moto.endpoint).start();
+    ({ stack, moto, fleet, stop } = await launchedLocationStack());
     await stack.startControlWorker();
   }, 180_000);
 
-  afterAll(async () => {
-    await fleet?.stop();
-    await stack?.stop();
-    await moto?.stop();
-  });
+  afterAll(async () => stop?.());
 
   const startSweep = (req: Partial<SweepRequestInput> & { releaseTag: string }) => {
     const request: SweepRequestInput = { project: 'penguins', repoUrl: stack.example.repoUrl, requestedBy: 'test', location: 'gpu', ...req };
