@@ -150,4 +150,13 @@ describe('sweeps (moto, real Temporal, dvc, git)', () => {
     expect(instances).toHaveLength(2);
     expect(instances.map((i) => i.state)).toEqual(['terminated', 'terminated']);
   }, 600_000);
+
+  it('a budget below one trial\'s expected cost starts no trial and says so', async () => {
+    // An hour at the location's $0.526 is the expected cost of a trial before any has ended.
+    const result: SweepResult = await (await startSweep({ releaseTag: 'v5.0', budget: 0.5, trialEstimate: '1h', grid: { 'train.C': [1, 2] } })).result();
+    expect(result.trials.map((t) => t.state)).toEqual(['skipped', 'skipped']);
+    expect(result.trials[0]!.reason).toBe('budget $0.50: spent $0.00, running $0.00, this trial\'s expected $0.53 would pass it');
+    expect(result.summary).toBe('nothing released: the budget allowed no trial; 2 trials, 2 skipped');
+    expect((await fleet.instances()).filter((i) => i.workflowId?.startsWith('sweep/penguins/v5.0/'))).toEqual([]);
+  }, 300_000);
 });
