@@ -9,6 +9,7 @@ import { nightlyCommand } from './commands/nightly.ts';
 import { webhookCommand } from './commands/webhook.ts';
 import { ciCommand } from './commands/ci.ts';
 import { ec2Command } from './commands/ec2.ts';
+import { sweepCommand } from './commands/sweep.ts';
 
 const program = new Command('cd4ml')
   .description(
@@ -19,6 +20,7 @@ const program = new Command('cd4ml')
   .showHelpAfterError();
 
 trainCommand(program);
+sweepCommand(program);
 buildImageCommand(program);
 statusCommand(program);
 cancelCommand(program);
