@@ -78,5 +78,5 @@ image:
     const manifest = ReleaseManifest.parse(JSON.parse(await readFile(path.join(stack.releaseDir('v1.0'), 'release.json'), 'utf8')));
     expect(manifest.image).toEqual({ ref: result.image!.ref, digest });
     expect(manifest.model.classes).toEqual(['Adelie', 'Chinstrap', 'Gentoo']);
-  });
+  }, 480_000); // a buildah build and a container run: minutes on a busy 2-core machine
 });

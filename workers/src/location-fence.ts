@@ -9,8 +9,13 @@ import type { LocationWorkerIdentity } from './location-identity.ts';
 
 /** A live worker polls its admin queue at least once a minute (long polls last up to 70 s). */
 const RECENT_POLL_MS = 2 * 60_000;
-/** The fence workflow answers in about FENCE_ANSWER_TIMEOUT; longer means no control worker runs it. */
-const ANSWER_DEADLINE_MS = 20_000;
+/**
+ * The fence workflow answers in about FENCE_ANSWER_TIMEOUT once a control worker runs it;
+ * a control worker still starting (bundling its workflows on a busy machine) can take tens
+ * of seconds, so the deadline is generous and the wait is said after a few seconds.
+ */
+const ANSWER_DEADLINE_MS = 60_000;
+const SAY_WAITING_MS = 10_000;
 
 /** Another live worker already serves this location's queue. */
 export class LocationTaken extends Error {
@@ -39,7 +44,9 @@ async function recentPollers(client: Client, me: LocationWorkerIdentity): Promis
 }
 
 /** Runs the fenceLocation workflow on the control worker: the only way to reach another worker's queue. */
-async function ask(client: Client, me: LocationWorkerIdentity, action: FenceRequest['action'], seen: string): Promise<LocationWorkerInfo | null> {
+async function ask(
+  client: Client, me: LocationWorkerIdentity, action: FenceRequest['action'], seen: string, log: (msg: string) => void,
+): Promise<LocationWorkerInfo | null> {
   const request: FenceRequest = { adminQueue: me.adminQueue, action, by: me.identity };
   const handle = await client.workflow.start('fenceLocation', {
     taskQueue: CONTROL_TASK_QUEUE,
@@ -49,7 +56,11 @@ async function ask(client: Client, me: LocationWorkerIdentity, action: FenceRequ
   });
   const deadline = new AbortController();
   const late = sleep(ANSWER_DEADLINE_MS, 'late' as const, { signal: deadline.signal }).catch(() => 'late' as const);
-  const answer = await Promise.race([handle.result() as Promise<LocationWorkerInfo | null>, late]).finally(() => deadline.abort());
+  const waiting = setTimeout(() => log(`waiting for a control worker on ${CONTROL_TASK_QUEUE} to ask ${seen} whether it is still alive`), SAY_WAITING_MS);
+  const answer = await Promise.race([handle.result() as Promise<LocationWorkerInfo | null>, late]).finally(() => {
+    deadline.abort();
+    clearTimeout(waiting);
+  });
   if (answer !== 'late') return answer;
   await handle.terminate('no control worker answered').catch(() => undefined);
   throw new Error(
@@ -69,11 +80,11 @@ export async function fenceLocation(client: Client, me: LocationWorkerIdentity, 
   if (recent.length === 0) return;
   const seen = recent.map((p) => `${p.identity} (polled ${p.agoS} s ago)`).join(', ');
   for (let round = 0; round < 5; round++) {
-    const other = await ask(client, me, 'describe', seen);
+    const other = await ask(client, me, 'describe', seen, opts.log);
     if (!other || other.retiring) return;
     if (!opts.replace) throw new LocationTaken(other);
     opts.log(`replacing ${other.identity}: it takes no new training and stops once its running steps are done`);
-    await ask(client, me, 'retire', seen);
+    await ask(client, me, 'retire', seen, opts.log);
   }
   throw new Error(`workers on ${me.queue} keep answering after being asked to step aside (last seen: ${seen}); stop them by hand`);
 }

@@ -118,14 +118,14 @@ async function startWorkers(bg: Background, opts: DemoOptions, store: string, ad
   const env = { CD4ML_HOME: opts.home, CD4ML_VENV: opts.venv, CD4ML_STORE: store, TEMPORAL_ADDRESS: address };
   await Promise.all([bg.stop('control-worker'), bg.stop('location-worker')]);
   await bg.start('control-worker', process.execPath, [...tsx, path.join(REPO_ROOT, 'workers/src/control-worker.ts')], env);
+  // The location worker asks the control worker whether the previous demo's location
+  // worker is gone (its poll is still listed), so it starts once the control side polls.
+  await bg.waitForLog('control-worker', /control worker: polling/, 120_000);
   await bg.start('location-worker', process.execPath, [
     ...tsx, path.join(REPO_ROOT, 'workers/src/location-worker.ts'), '--location', 'local',
     '--workdir', path.join(opts.home, 'locations', 'local'),
   ], env);
-  await Promise.all([
-    bg.waitForLog('control-worker', /control worker: polling/, 60_000),
-    bg.waitForLog('location-worker', /location worker: polling/, 60_000),
-  ]);
+  await bg.waitForLog('location-worker', /location worker: polling/, 120_000);
   say('control worker (cd4ml-control) and location worker (cd4ml-location-local) running');
 }
 
