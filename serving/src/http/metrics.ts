@@ -1,11 +1,11 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ModelRegistry } from '../model/types.ts';
+import type { FailureReason, ModelRegistry } from '../model/types.ts';
 import { FastHistogram, type HistogramSeries } from './histogram.ts';
 
 // Prometheus metrics, named after Triton's (nv_inference_*) where Triton has
 // one, cd4ml_* otherwise. Own Registry: several servers can live in one process.
 
-export type FailureReason = 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'UNAVAILABLE' | 'BACKEND';
+export type { FailureReason };
 
 export interface ServingMetrics {
   registry: Registry;

@@ -33,6 +33,17 @@ export interface InferResult {
   batchSize: number;
 }
 
+/** Why an inference failed, as counted in /metrics (Triton's reasons). */
+export type FailureReason = 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'UNAVAILABLE' | 'BACKEND';
+
+/** A client error from a front end or the model side: answered with its status (400, 404, 413, 503) and message. */
+export class BadRequest extends Error {
+  constructor(message: string, readonly status: 400 | 404 | 413 | 503 = 400) {
+    super(message);
+    this.name = 'BadRequest';
+  }
+}
+
 /** Errors the HTTP side maps to status codes: 400 bad input, 404 unknown version, 503 not ready. */
 export class InferenceError extends Error {
   constructor(readonly status: 400 | 404 | 503, message: string) {
