@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { artifactUrl } from './release.ts';
 import { GateConfig } from './gate.ts';
+import { RolloutConfig } from './serving-state.ts';
 
 // cd4ml.yaml: one file in the ML project's repository. Secrets never go here;
 // the file names environment variables where a secret is needed.
@@ -184,6 +185,8 @@ export const ProjectConfig = z.object({
   repro: z.object({ timeout: duration.default('2h') }).strict().default({ timeout: '2h' }),
   /** A GitLab release page for each release (optional). */
   gitlab: GitLabConfig.optional(),
+  /** How `cd4ml release promote` rolls a release out (canary, shadow or direct). */
+  serving: z.object({ rollout: RolloutConfig.optional() }).strict().optional(),
 }).strict().superRefine((c, ctx) => {
   // The default store is known only on the worker: resolveTraining checks that case.
   if (c.gitlab && c.store && !artifactUrl(c.store, c.project, c.gitlab.artifactsUrl)) {

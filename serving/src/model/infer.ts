@@ -11,6 +11,8 @@ import {
 export interface Prepared {
   inputs: InferTensor[];
   outputs?: string[] | undefined;
+  /** The request's id: a canary's split hashes it, so every replica sends it the same way. */
+  id?: string | undefined;
 }
 
 /** Where the counts of inferences go (the /metrics registry implements it). */
@@ -126,7 +128,10 @@ export class InferenceService {
       const model = this.resolve(name, version);
       labelVersion = model.version;
       const prepared = prepare(arg, model);
-      const result = await registry.infer(version !== undefined ? { version, inputs: prepared.inputs, outputs: prepared.outputs } : prepared);
+      const { inputs, outputs, id } = prepared;
+      const result = await registry.infer({
+        inputs, ...(outputs !== undefined ? { outputs } : {}), ...(id !== undefined ? { id } : {}), ...(version !== undefined ? { version } : {}),
+      });
       const first = prepared.inputs[0];
       const rows = first && first.shape.length > 0 ? first.shape[0]! : 1;
       observer.success(registry.name, result.model.version, rows, result.batchSize, performance.now() - started, result.queueMs);

@@ -11,7 +11,7 @@ type ModelParams = { name: string; version?: string };
 function prepareInfer(req: FastifyRequest, model: ServedModel): Prepared & { parsed: ParsedInfer } {
   const { json, binary } = splitBody(req);
   const parsed = parseInferRequest(json, binary);
-  return { ...prepareTensors(parsed.inputs, parsed.outputs?.map((o) => o.name), model), parsed };
+  return { ...prepareTensors(parsed.inputs, parsed.outputs?.map((o) => o.name), model), id: parsed.id, parsed };
 }
 
 export function v2InferenceRoutes(app: FastifyInstance, service: InferenceService): void {
