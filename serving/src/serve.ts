@@ -72,6 +72,8 @@ export async function startServing(opts: ServeOptions): Promise<Serving> {
     versions: () => inner.versions(),
     refused: () => inner.refused(),
     infer: (request) => inner.infer(request),
+    rollout: () => inner.rollout?.() ?? null,
+    servingState: () => inner.servingState?.() ?? null,
     close: () => inner.close(),
   };
 

@@ -112,6 +112,44 @@ export function createMetrics(models: ModelRegistry, opts: { defaultMetrics?: bo
       if (current) this.set({ model: models.name, version: current.version }, 1);
     },
   });
+  // The rollout as this replica sees it, with the releases as labels.
+  new Gauge({
+    name: 'cd4ml_rollout_share',
+    help: 'Share of requests (0..1) the candidate release takes now (0 in shadow mode, which takes a copy)',
+    labelNames: ['model', 'version', 'mode'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const r = models.rollout?.();
+      if (r) this.set({ model: models.name, version: r.candidate, mode: r.mode }, r.share);
+    },
+  });
+  new Gauge({
+    name: 'cd4ml_rollout_paused',
+    help: '1 while rollout decisions wait because the store cannot be read or written (live keeps serving)',
+    labelNames: ['model', 'version'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const r = models.rollout?.();
+      if (r) this.set({ model: models.name, version: r.candidate }, r.paused ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'cd4ml_rollout_figure',
+    help: "The candidate's figures over the current step (errorRate, p99Ms, outputShift, agreement, requests)",
+    labelNames: ['model', 'version', 'figure'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const r = models.rollout?.();
+      if (!r?.figures) return;
+      for (const k of ['requests', 'errorRate', 'p99Ms', 'outputShift', 'agreement'] as const) {
+        const v = r.figures[k];
+        if (v !== null) this.set({ model: models.name, version: r.candidate, figure: k }, v);
+      }
+    },
+  });
   const seenRefusals = new Set<string>();
   const refused = new Counter({
     name: 'cd4ml_release_refused_total',

@@ -104,6 +104,10 @@ export class InferenceService {
         features: model.features ?? null,
         classes: model.classes ?? null,
         refused: registry.refused().map((r) => ({ version: r.version, reason: r.reason, at: new Date(r.at).toISOString() })),
+        live: registry.current()?.version ?? null,
+        candidate: registry.rollout?.()?.candidate ?? null,
+        rollout: registry.rollout?.() ?? null,
+        lastDecision: registry.servingState?.()?.history.at(-1) ?? null,
       },
     };
   }

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RolloutConfig, type ServingState } from '@cd4ml/contracts';
+import { fromJsonTensor, runModelOnce, toJsonTensor } from '@cd4ml/onnx';
+import { DirectoryStore } from '@cd4ml/stores';
+import { startServing, type Serving } from '../../serving/src/serve.ts';
+import { promote } from '../../serving/src/channels/state.ts';
+import { readServingState, updateServingState } from '../../serving/src/channels/store.ts';
+import { waitUntil } from '../harness/training-probes.ts';
+import {
+  PROJECT, TestStore, brokenModel, gateFixture, goodModel, manifestFor, smoke, type SmokeSet,
+} from '../fixtures/serving/store.ts';
+
+// Rollouts on a real server (fastify, onnxruntime worker threads) over a folder
+// store: serving.json is changed the way `cd4ml release promote` changes it, and
+// the split is measured from the responses' model_version.
+
+let store: TestStore;
+let serving: Serving;
+
+const rollout = (o: Partial<RolloutConfig>): RolloutConfig =>
+  RolloutConfig.parse({ steps: [20, 50, 100], stepTime: '1500ms', minRequests: 30, maxP99Ms: 5000, maxErrorRate: 0.01, maxOutputShift: 0.1, ...o });
+
+/** One smoke row as a request (cycling through the 5, so the output has every class). */
+const rowRequest = (i: number, id: string) => {
+  const s = smoke().inputs[0]!;
+  const r = i % 5;
+  return { id, inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: (s.data as number[]).slice(r * 4, r * 4 + 4) }] };
+};
+
+async function infer(i: number, id = randomUUID()): Promise<{ status: number; version: string; id: string }> {
+  const res = await fetch(`${serving.url}/v2/models/${PROJECT}/infer`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rowRequest(i, id)),
+  });
+  const body = (await res.json()) as { model_version: string };
+  return { status: res.status, version: body.model_version, id };
+}
+
+const dirStore = (): DirectoryStore => new DirectoryStore(store.dir);
+const state = async (): Promise<ServingState> => (await readServingState(dirStore(), PROJECT)).state;
+
+/** The smoke set of a model, from its own outputs (a release of a different model must pass its own smoke test). */
+async function smokeOf(file: string): Promise<SmokeSet> {
+  const s = smoke();
+  const { results } = await runModelOnce(gateFixture(file), [s.inputs.map(fromJsonTensor)]);
+  return { ...s, expectedOutputs: results[0]!.map(toJsonTensor) };
+}
+
+beforeEach(async () => {
+  store = new TestStore();
+  store.writeRelease('v1', goodModel());
+  store.publish('v1');
+  serving = await startServing({
+    store: store.dir, project: PROJECT, port: 0, handleSignals: false, logLevel: 'silent',
+    registryOptions: { pollIntervalMs: 100, workers: 1 },
+  });
+});
+
+afterEach(async () => {
+  await serving?.shutdown();
+  store.remove();
+});
+
+describe('canary rollouts', () => {
+  it('a canary whose output distribution shifts rolls back by itself, with no failed request', async () => {
+    const weak = (await import('node:fs')).readFileSync(gateFixture('weak.onnx'));
+    store.writeRelease('v2', weak, manifestFor('v2', weak, await smokeOf('weak.onnx')));
+    await updateServingState(dirStore(), PROJECT, (s) => promote(s, 'v2', rollout({ steps: [50, 100], stepTime: '1h' }), 'test'));
+    await waitUntil('candidate loaded', async () => serving.registry.rollout?.()?.loaded, 30_000);
+    const meta = (await (await fetch(`${serving.url}/v2/models/${PROJECT}`)).json()) as { cd4ml: { live: string; candidate: string; rollout: { share: number } } };
+    expect(meta.cd4ml).toMatchObject({ live: 'v1', candidate: 'v2', rollout: { share: 0.5 } });
+    expect(await (await fetch(`${serving.url}/metrics`)).text()).toMatch(/cd4ml_rollout_share\{model="penguins",version="v2",mode="canary"\} 0.5/);
+    const failures: number[] = [];
+    let i = 0;
+    while ((await state()).candidate !== null) {
+      const batch = await Promise.all(Array.from({ length: 20 }, () => infer(i++)));
+      for (const r of batch) if (r.status !== 200) failures.push(r.status);
+      if (i > 5000) throw new Error('no rollback');
+    }
+    expect(failures).toEqual([]);
+    const s = await state();
+    expect(s.live).toBe('v1');
+    const last = s.history.at(-1)!;
+    expect(last).toMatchObject({ action: 'rollback', tag: 'v2' });
+    expect(last.reason).toMatch(/output shift 0\.\d+ > maxOutputShift 0.1/);
+    expect(last.figures!.outputShift).toBeGreaterThan(0.1);
+    await waitUntil('candidate dropped', async () => serving.registry.rollout?.() == null, 5000);
+    for (let k = 0; k < 20; k++) expect((await infer(k)).version).toBe('v1');
+  });
+
+  it('a candidate that fails its smoke test at load is refused: the rollout ends, live untouched', async () => {
+    store.writeRelease('v2', brokenModel(), manifestFor('v2', brokenModel())); // good.onnx's smoke expectations
+    await updateServingState(dirStore(), PROJECT, (s) => promote(s, 'v2', rollout({}), 'test'));
+    const s = await waitUntil('refused', async () => {
+      const st = await state();
+      return st.candidate === null ? st : null;
+    }, 30_000);
+    expect(s.history.at(-1)).toMatchObject({ action: 'refused', tag: 'v2' });
+    expect(s.history.at(-1)!.reason).toMatch(/refused at load, live untouched: smoke test failed/);
+    expect(s.live).toBe('v1');
+    expect((await infer(0)).version).toBe('v1');
+  });
+});
+
+describe('shadow rollouts', () => {
+  it('answers always come from live; the candidate\'s agreement is recorded and promotion waits for it', async () => {
+    store.writeRelease('v2', goodModel());
+    await updateServingState(dirStore(), PROJECT, (s) => promote(s, 'v2', rollout({ mode: 'shadow', stepTime: '1500ms', minAgreement: 0.99 }), 'test'));
+    await waitUntil('candidate loaded', async () => serving.registry.rollout?.()?.loaded, 30_000);
+    const versions = new Set<string>();
+    let i = 0;
+    while ((await state()).candidate !== null) {
+      for (const r of await Promise.all(Array.from({ length: 20 }, () => infer(i++)))) {
+        expect(r.status).toBe(200);
+        if ((await state()).candidate !== null) versions.add(r.version);
+      }
+      if (i > 5000) throw new Error('shadow never decided');
+    }
+    expect([...versions]).toEqual(['v1']);
+    const s = await state();
+    expect(s.live).toBe('v2');
+    const last = s.history.at(-1)!;
+    expect(last).toMatchObject({ action: 'complete', tag: 'v2', from: 'v1' });
+    expect(last.figures!.agreement).toBe(1);
+    expect(last.figures!.requests).toBeGreaterThanOrEqual(30);
+  });
+});
