@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import {
   ReleaseManifest, RolloutConfig, candidateKey, describeInvalid, parseProjectConfig, releaseKey,
   type ServingState,
@@ -8,6 +8,7 @@ import {
 import { isS3Url, openStore, type ReleaseStore } from '@cd4ml/stores';
 import { promote, rollback } from '@cd4ml/serving/channels/state';
 import { readServingState, updateServingState } from '@cd4ml/serving/channels/store';
+import { statusLines, type ReplicaRollout } from './release-status.ts';
 
 // `cd4ml release list|promote|rollback|status`: the serving decision in the store
 // (serving.json), which every `cd4ml serve` replica follows within a poll or two.
@@ -27,7 +28,15 @@ async function gatePassed(store: ReleaseStore, project: string, tag: string): Pr
     if (staged) throw new Error(`${project} ${tag} never passed the gate (it is only a staged candidate); train a release that passes, see \`cd4ml release list --project ${project}\``);
     throw new Error(`${project} has no release ${tag} in ${store.url}; see \`cd4ml release list --project ${project}\` for the tags there are`);
   }
-  const manifest = ReleaseManifest.parse(JSON.parse(text));
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${store.locate(`${releaseKey(project, tag)}/release.json`)} is not JSON (${(err as Error).message}); republish ${tag}`);
+  }
+  const parsed = ReleaseManifest.safeParse(raw);
+  if (!parsed.success) throw new Error(`${describeInvalid(`${project} ${tag} release.json`, parsed.error.issues)}\nrepublish ${tag}, or promote another release`);
+  const manifest = parsed.data;
   const failed = manifest.checks.filter((c) => !c.passed);
   if (failed.length) throw new Error(`${project} ${tag} did not pass the gate (${failed.map((c) => c.name).join(', ')} failed); promote a release whose checks all passed`);
   return manifest;
@@ -49,7 +58,10 @@ function rolloutOf(o: { config?: string; mode?: string; steps?: string; stepTime
   for (const [k, v] of Object.entries(flags)) if (v !== undefined) base[k] = v;
   if (Object.keys(base).length === 0) return null;
   const parsed = RolloutConfig.safeParse(base);
-  if (!parsed.success) throw new Error(`${describeInvalid('rollout (cd4ml.yaml serving.rollout and the flags)', parsed.error.issues)}\nfix the value named, e.g. --steps 5,25,100`);
+  if (!parsed.success) {
+    const flags = [...new Set(parsed.error.issues.map((i) => `--${String(i.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`))];
+    throw new Error(`${describeInvalid('rollout (cd4ml.yaml serving.rollout and the flags)', parsed.error.issues)}\nfix ${flags.join(', ')} (or serving.rollout in cd4ml.yaml), e.g. --steps 5,25,100 --max-error-rate 0.01`);
+  }
   return parsed.data.mode === 'direct' ? null : parsed.data;
 }
 
@@ -60,19 +72,20 @@ function servingOf(state: ServingState, tag: string): string {
   return '-';
 }
 
-export function printStatus(state: ServingState): void {
-  console.log(`${state.project}: live ${state.live ?? 'none'}${state.previous.length ? ` (rollback goes to ${state.previous.at(-1)})` : ''}`);
-  const c = state.candidate;
-  if (c) {
-    const r = c.rollout;
-    const where = r.mode === 'canary' ? `step ${c.step + 1} of ${r.steps.length}: ${r.steps[c.step]}% since ${c.stepStartedAt}` : `shadow since ${c.startedAt}`;
-    console.log(`rollout: ${c.tag} ${where}, ${r.stepTime} a step`);
-    console.log(`  limits: maxErrorRate ${r.maxErrorRate}, maxP99Ms ${r.maxP99Ms}, maxOutputShift ${r.maxOutputShift}${r.mode === 'shadow' ? `, minAgreement ${r.minAgreement}` : ''}`);
-    if (c.figures) console.log(`  last figures: ${JSON.stringify(c.figures)}`);
-  } else console.log('rollout: none');
-  for (const d of state.history.slice(-10)) {
-    console.log(`  ${d.at} ${d.action} ${d.tag}${d.from ? ` (from ${d.from})` : ''} by ${d.by}: ${d.reason}${d.figures ? ` ${JSON.stringify(d.figures)}` : ''}`);
+const print = (state: ServingState, replica: ReplicaRollout | null = null): void => console.log(statusLines(state, replica).join('\n'));
+
+/** A replica's own view of the rollout (fresher figures, paused or not), from GET /v2/models/<project>. */
+async function replicaRollout(url: string, project: string): Promise<ReplicaRollout | null> {
+  const where = `${url.replace(/\/$/, '')}/v2/models/${encodeURIComponent(project)}`;
+  let res: Response;
+  try {
+    res = await fetch(where, { signal: AbortSignal.timeout(5000) });
+  } catch (err) {
+    throw new Error(`--url: cannot reach ${where} (${(err as Error).message}); give the address of a running \`cd4ml serve\``);
   }
+  if (!res.ok) throw new Error(`--url: ${where} answered ${res.status}: ${await res.text()}`);
+  const body = (await res.json()) as { cd4ml?: { rollout?: ReplicaRollout | null } };
+  return body.cd4ml?.rollout ?? null;
 }
 
 async function list(o: Common): Promise<void> {
@@ -105,8 +118,12 @@ export function releaseCommand(program: Command): void {
   common(release.command('list').description('tag, created, metric, gate decision and serving state of every release'))
     .action((o: Common) => list(o));
 
-  common(release.command('status').description('the live release, the rollout (step, figures against the limits) and the last decisions'))
-    .action(async (o: Common) => printStatus((await readServingState(open(o), o.project)).state));
+  common(release.command('status').description('the live release, the rollout (step, figures against the limits) and the decisions, with why a rollback happened'))
+    .option('--url <http://host:port>', 'also ask this `cd4ml serve` replica for its figures of the running step')
+    .action(async (o: Common & { url?: string }) => {
+      const { state } = await readServingState(open(o), o.project);
+      print(state, o.url ? await replicaRollout(o.url, o.project) : null);
+    });
 
   common(release.command('promote <tag>').description('serve <tag>: at once, or as a canary/shadow rollout (cd4ml.yaml serving.rollout or flags)'))
     .option('--config <cd4ml.yaml>', 'take serving.rollout from this file')
@@ -119,16 +136,23 @@ export function releaseCommand(program: Command): void {
     .option('--min-requests <n>', 'requests needed before a step is judged')
     .option('--min-agreement <0..1>', 'shadow: agreement needed to promote')
     .action(async (tag: string, o: Common & Parameters<typeof rolloutOf>[0]) => {
+      const rollout = rolloutOf(o); // bad flags are refused before the store is touched
       const store = open(o);
       await gatePassed(store, o.project, tag);
-      const rollout = rolloutOf(o);
       const next = await updateServingState(store, o.project, (s) => promote(s, tag, rollout, by()));
-      if (next) printStatus(next);
+      if (next) print(next);
     });
 
   common(release.command('rollback').description('stop the running rollout, or go back to the previous live release'))
     .action(async (o: Common) => {
       const next = await updateServingState(open(o), o.project, (s) => rollback(s, by(), 'asked for on the command line'));
-      if (next) printStatus(next);
+      if (next) print(next);
     });
+}
+
+/** `cd4ml release ...` as a program of its own (tests run it in process); throws instead of exiting. */
+export function releaseProgram(): Command {
+  const program = new Command('cd4ml').exitOverride();
+  releaseCommand(program);
+  return program;
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { nonNegative, parsePort, positiveInt } from './parse-options.ts';
+import { nonNegative, parsePort, portOf, positiveInt } from './parse-options.ts';
 
 export function serveCommand(program: Command): void {
   program
@@ -14,7 +14,7 @@ export function serveCommand(program: Command): void {
     .option('--tag <tag>', 'serve exactly this release')
     .option('--port <n>', 'port to listen on', parsePort, 8080)
     .option('--host <h>', 'address to listen on', '127.0.0.1')
-    .option('--grpc-port <n>', 'also serve the Open Inference Protocol over gRPC on this port (Triton uses 8001); default off', parsePort)
+    .option('--grpc-port <n>', 'also serve the Open Inference Protocol over gRPC on this port (Triton uses 8001); default off', portOf('--grpc-port'))
     .option('--workers <n>', 'inference worker threads, one onnxruntime session each (default: min(2, cores - 1), at least 1)', positiveInt('--workers'))
     .option('--max-batch-size <rows>', 'most rows stacked into one model run when requests are batched (default 1024)', positiveInt('--max-batch-size'))
     .option('--max-batch-delay <ms>', 'longest a request waits for others to batch with, while every worker is busy (default 2)', nonNegative('--max-batch-delay'))
