@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RolloutConfig, type ServingState } from '@cd4ml/contracts';
 import { fromJsonTensor, runModelOnce, toJsonTensor } from '@cd4ml/onnx';
@@ -14,6 +15,8 @@ import {
 // Rollouts on a real server (fastify, onnxruntime worker threads) over a folder
 // store: serving.json is changed the way `cd4ml release promote` changes it, and
 // the split is measured from the responses' model_version.
+
+const servingFixture = (name: string): string => new URL(`../fixtures/serving/${name}`, import.meta.url).pathname;
 
 let store: TestStore;
 let serving: Serving;
@@ -42,7 +45,7 @@ const state = async (): Promise<ServingState> => (await readServingState(dirStor
 /** The smoke set of a model, from its own outputs (a release of a different model must pass its own smoke test). */
 async function smokeOf(file: string): Promise<SmokeSet> {
   const s = smoke();
-  const { results } = await runModelOnce(gateFixture(file), [s.inputs.map(fromJsonTensor)]);
+  const { results } = await runModelOnce(file.includes('/') ? file : gateFixture(file), [s.inputs.map(fromJsonTensor)]);
   return { ...s, expectedOutputs: results[0]!.map(toJsonTensor) };
 }
 
@@ -61,7 +64,69 @@ afterEach(async () => {
   store.remove();
 });
 
+/** Sends batches of 20 until serving.json has no candidate; responses per share, counted only for batches the replica's share did not change under. */
+async function driveUntilDecided(limit = 20_000): Promise<{ failures: number[]; byShare: Map<number, { n: number; candidate: number }> }> {
+  const failures: number[] = [];
+  const byShare = new Map<number, { n: number; candidate: number }>();
+  const candidateTag = (await state()).candidate?.tag;
+  let i = 0;
+  while ((await state()).candidate !== null) {
+    const before = serving.registry.rollout?.();
+    const batch = await Promise.all(Array.from({ length: 20 }, () => infer(i++)));
+    const after = serving.registry.rollout?.();
+    for (const r of batch) if (r.status !== 200) failures.push(r.status);
+    if (before?.loaded && after?.loaded && before.share === after.share && before.step === after.step) {
+      const c = byShare.get(before.share) ?? { n: 0, candidate: 0 };
+      c.n += batch.length;
+      c.candidate += batch.filter((r) => r.version === candidateTag).length;
+      byShare.set(before.share, c);
+    }
+    if (i > limit) throw new Error(`no decision after ${limit} requests: ${JSON.stringify(serving.registry.rollout?.())}`);
+  }
+  return { failures, byShare };
+}
+
 describe('canary rollouts', () => {
+  it('a canary that passes every step reaches 100%; the split measured from responses matches each step\'s share', async () => {
+    store.writeRelease('v2', goodModel());
+    // minRequests holds each step until enough answers are in to measure its share.
+    await updateServingState(dirStore(), PROJECT, (s) => promote(s, 'v2', rollout({ steps: [20, 50, 100], stepTime: '300ms', minRequests: 400 }), 'test'));
+    await waitUntil('candidate loaded', async () => serving.registry.rollout?.()?.loaded, 30_000);
+    const { failures, byShare } = await driveUntilDecided();
+    expect(failures).toEqual([]);
+    const s = await state();
+    expect(s).toMatchObject({ live: 'v2', previous: ['v1'], candidate: null });
+    expect(s.history.map((d) => d.action)).toEqual(['start', 'advance', 'advance', 'complete']);
+    expect(s.history.at(-1)).toMatchObject({ tag: 'v2', from: 'v1', reason: 'passed every step' });
+    for (const share of [0.2, 0.5]) {
+      const c = byShare.get(share)!;
+      console.log(`canary step ${share * 100}%: ${c.candidate} of ${c.n} responses from the candidate (${((c.candidate / c.n) * 100).toFixed(1)}%)`);
+      expect(c.n).toBeGreaterThanOrEqual(400);
+      expect(Math.abs(c.candidate / c.n - share)).toBeLessThan(0.06);
+    }
+    const full = byShare.get(1);
+    if (full) expect(full.candidate).toBe(full.n); // at 100% every answer is the candidate's
+    await waitUntil('v2 live on the replica', async () => serving.registry.current()?.version === 'v2' && !serving.registry.rollout?.(), 5000);
+    for (let k = 0; k < 10; k++) expect((await infer(k)).version).toBe('v2');
+  });
+
+  it('a canary whose model fails requests rolls back by itself; every request is answered, by live', async () => {
+    const faulty = readFileSync(servingFixture('faulty.onnx'));
+    store.writeRelease('v2', faulty, manifestFor('v2', faulty, await smokeOf(servingFixture('faulty.onnx'))));
+    await updateServingState(dirStore(), PROJECT, (s) => promote(s, 'v2', rollout({ steps: [50, 100], stepTime: '1h' }), 'test'));
+    await waitUntil('candidate loaded', async () => serving.registry.rollout?.()?.loaded, 30_000);
+    const { failures, byShare } = await driveUntilDecided();
+    expect(failures).toEqual([]);
+    expect(byShare.get(0.5)?.candidate ?? 0).toBe(0); // the candidate's failures were answered by live
+    const s = await state();
+    expect(s.live).toBe('v1');
+    const last = s.history.at(-1)!;
+    expect(last).toMatchObject({ action: 'rollback', tag: 'v2' });
+    expect(last.reason).toMatch(/^error rate 1\.000 > maxErrorRate 0.01 over \d+ requests \(live 0\.000\)/);
+    const metrics = await (await fetch(`${serving.url}/metrics`)).text();
+    expect(metrics).not.toMatch(/nv_inference_request_failure\{model="penguins",version="v1"/);
+  });
+
   it('a canary whose output distribution shifts rolls back by itself, with no failed request', async () => {
     const weak = (await import('node:fs')).readFileSync(gateFixture('weak.onnx'));
     store.writeRelease('v2', weak, manifestFor('v2', weak, await smokeOf('weak.onnx')));

@@ -251,9 +251,15 @@ class Registry implements ModelRegistry {
       this.warnOnce(this.storeProblem, {});
       return;
     }
+    await this.apply(state);
+    await this.judge();
+  }
+
+  /** Serves what `state` says: its live release, and its candidate with a monitor for the current step. */
+  private async apply(state: ServingState): Promise<void> {
     this.state_ = state;
     const tag = state.live;
-    if (tag === null) return this.warnOnce('no latest.json or serving.json yet; nothing to serve', { store: store.url });
+    if (tag === null) return this.warnOnce('no latest.json or serving.json yet; nothing to serve', { store: this.store.url });
     if (this.closing) return;
     if (this.current_?.served.version !== tag) {
       const candidate = this.candidate_;
@@ -265,7 +271,6 @@ class Registry implements ModelRegistry {
       } else await this.loadLive(tag);
     }
     await this.followCandidate(state);
-    await this.judge();
   }
 
   private async loadLive(tag: string): Promise<void> {
@@ -325,7 +330,7 @@ class Registry implements ModelRegistry {
     const verdict = decideRollout(monitor, this.replicaId);
     if (!verdict) return;
     const next = await this.write(verdict.change);
-    if (next && verdict.action === 'rollback') this.dropCandidate(); // at once, not at the next poll
+    if (next) await this.apply(next); // the new step's split (or live) at once, not at the next poll
     if (next) this.logger.info({ model: this.name, version: monitor.spec.tag, action: verdict.action, reason: verdict.reason }, `rollout: ${verdict.action}`);
   }
 
