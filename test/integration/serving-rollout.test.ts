@@ -20,6 +20,8 @@ const servingFixture = (name: string): string => new URL(`../fixtures/serving/${
 
 let store: TestStore;
 let serving: Serving;
+/** 200 responses by the release that answered, this test. */
+const answered = new Map<string, number>();
 
 const rollout = (o: Partial<RolloutConfig>): RolloutConfig =>
   RolloutConfig.parse({ steps: [20, 50, 100], stepTime: '1500ms', minRequests: 30, maxP99Ms: 5000, maxErrorRate: 0.01, maxOutputShift: 0.1, ...o });
@@ -36,6 +38,7 @@ async function infer(i: number, id = randomUUID()): Promise<{ status: number; ve
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rowRequest(i, id)),
   });
   const body = (await res.json()) as { model_version: string };
+  if (res.status === 200) answered.set(body.model_version, (answered.get(body.model_version) ?? 0) + 1);
   return { status: res.status, version: body.model_version, id };
 }
 
@@ -50,6 +53,7 @@ async function smokeOf(file: string): Promise<SmokeSet> {
 }
 
 beforeEach(async () => {
+  answered.clear();
   store = new TestStore();
   store.writeRelease('v1', goodModel());
   store.publish('v1');
@@ -92,8 +96,16 @@ describe('canary rollouts', () => {
     // minRequests holds each step until enough answers are in to measure its share.
     await updateServingState(dirStore(), PROJECT, (s) => promote(s, 'v2', rollout({ steps: [20, 50, 100], stepTime: '300ms', minRequests: 400 }), 'test'));
     await waitUntil('candidate loaded', async () => serving.registry.rollout?.()?.loaded, 30_000);
+    const during = await (await fetch(`${serving.url}/metrics`)).text();
+    expect(during).toContain('cd4ml_release_info{model="penguins",version="v1",role="live"} 1');
+    expect(during).toContain('cd4ml_release_info{model="penguins",version="v2",role="candidate"} 1');
     const { failures, byShare } = await driveUntilDecided();
     expect(failures).toEqual([]);
+    // Each release's answers are counted under its own version label.
+    const text = await (await fetch(`${serving.url}/metrics`)).text();
+    for (const v of ['v1', 'v2']) {
+      expect(text).toContain(`nv_inference_request_success{model="penguins",version="${v}"} ${answered.get(v)}\n`);
+    }
     const s = await state();
     expect(s).toMatchObject({ live: 'v2', previous: ['v1'], candidate: null });
     expect(s.history.map((d) => d.action)).toEqual(['start', 'advance', 'advance', 'complete']);

@@ -92,13 +92,30 @@ export function createMetrics(models: ModelRegistry, opts: { defaultMetrics?: bo
     [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registry,
   );
 
+  // Every series about a model carries its release in `version` (Triton's label name for it).
   new Gauge({
     name: 'cd4ml_model_ready',
-    help: '1 while the server reports ready',
-    labelNames: ['model'] as const,
+    help: '1 while the server reports ready; version is the live release ("" before one)',
+    labelNames: ['model', 'version'] as const,
     registers: [registry],
     collect() {
-      this.set({ model: models.name }, models.ready() ? 1 : 0);
+      this.reset();
+      this.set({ model: models.name, version: models.current()?.version ?? '' }, models.ready() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'cd4ml_release_info',
+    help: 'Releases loaded now (value 1), by role: live, candidate (a rollout), draining (finishing requests)',
+    labelNames: ['model', 'version', 'role'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const live = models.current()?.version;
+      const candidate = models.rollout?.()?.candidate;
+      for (const v of models.versions()) {
+        const role = v.version === live ? 'live' : v.version === candidate ? 'candidate' : 'draining';
+        this.set({ model: models.name, version: v.version, role }, 1);
+      }
     },
   });
   new Gauge({
