@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type onResponseHookHandler } from 'fastify';
 import { InferenceService, statusOf } from '../model/infer.ts';
+import type { ModelSet } from '../model/models.ts';
 import type { ModelRegistry } from '../model/types.ts';
 import { createMetrics, type ServingMetrics } from './metrics.ts';
 import { metricsRoutes } from './routes/metrics.ts';
@@ -31,7 +32,8 @@ export interface ServerOptions {
 
 export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
 
-export function buildServer(registry: ModelRegistry, opts: ServerOptions = {}): FastifyInstance {
+/** The REST server over one model, or several (a ModelSet: one registry per project). */
+export function buildServer(models: ModelRegistry | ModelSet, opts: ServerOptions = {}): FastifyInstance {
   const bodyLimit = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   const app = Fastify({
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger ?? false }),
@@ -45,8 +47,8 @@ export function buildServer(registry: ModelRegistry, opts: ServerOptions = {}): 
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true },
   }) as unknown as FastifyInstance;
-  const metrics = opts.metrics ?? createMetrics(registry, { defaultMetrics: opts.defaultMetrics });
-  const service = new InferenceService(registry, metrics);
+  const metrics = opts.metrics ?? createMetrics(models, { defaultMetrics: opts.defaultMetrics });
+  const service = new InferenceService(models, metrics);
 
   // Every body arrives as a Buffer whatever its content type (JSON, octet-stream,
   // none): the handlers decide, since the binary extension mixes both.

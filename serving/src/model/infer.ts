@@ -1,4 +1,5 @@
 import { checkSignature, InputError } from '@cd4ml/onnx';
+import { ModelSet } from './models.ts';
 import {
   BadRequest, InferenceError, type FailureReason, type InferResult, type InferTensor, type ModelRegistry, type ServedModel,
 } from './types.ts';
@@ -41,21 +42,29 @@ export function prepareTensors(inputs: InferTensor[], outputs: string[] | undefi
 }
 
 export class InferenceService {
-  constructor(readonly registry: ModelRegistry, private readonly observer: InferenceObserver) {}
+  readonly models: ModelSet;
 
-  get name(): string {
-    return this.registry.name;
+  constructor(models: ModelRegistry | ModelSet, private readonly observer: InferenceObserver) {
+    this.models = ModelSet.of(models);
   }
 
-  /** 404 for a name this server does not serve. */
-  checkName(name: string): void {
-    if (name !== this.registry.name) throw new BadRequest(`unknown model "${name}": this server serves "${this.registry.name}"`, 404);
+  names(): string[] {
+    return this.models.names();
+  }
+
+  /** Every model served is ready. */
+  ready(): boolean {
+    return this.models.ready();
+  }
+
+  /** The registry serving `name`; 404 for a name this server does not serve. */
+  checkName(name: string): ModelRegistry {
+    return this.models.get(name);
   }
 
   /** The model addressed by name (and version); 404 unknown, 503 nothing served yet. */
   resolve(name: string, version?: string): ServedModel {
-    const { registry } = this;
-    this.checkName(name);
+    const registry = this.checkName(name);
     if (version !== undefined) {
       const m = registry.versions().find((v) => v.version === version);
       if (m) return m;
@@ -73,8 +82,7 @@ export class InferenceService {
 
   /** Whether the model (or one version of it) can take requests; 404 for names and versions never heard of. */
   modelReady(name: string, version?: string): boolean {
-    const { registry } = this;
-    this.checkName(name);
+    const registry = this.checkName(name);
     let ready = registry.ready() && registry.current() !== null;
     if (version !== undefined) {
       const known = registry.versions().some((v) => v.version === version);
@@ -86,7 +94,7 @@ export class InferenceService {
 
   /** The OIP model metadata, with cd4ml's own release details. */
   metadata(name: string, version?: string) {
-    const { registry } = this;
+    const registry = this.checkName(name);
     const m = this.resolve(name, version);
     const model = m.manifest.model;
     return {
@@ -123,11 +131,11 @@ export class InferenceService {
     arg: A,
     prepare: (arg: A, model: ServedModel) => P,
   ): Promise<{ result: InferResult; prepared: P }> {
-    const { registry, observer } = this;
+    const { observer } = this;
     const started = performance.now();
+    const registry = this.checkName(name); // unknown names are not counted: label values must not come from clients
     let labelVersion = version ?? registry.current()?.version ?? '';
     try {
-      this.checkName(name);
       if (!registry.ready()) throw new BadRequest(`${registry.name} is not ready`, 503);
       const model = this.resolve(name, version);
       labelVersion = model.version;
@@ -142,11 +150,8 @@ export class InferenceService {
       return { result, prepared };
     } catch (err) {
       const status = statusOf(err);
-      // Unknown names are not counted: label values must not come from clients.
-      if (!(status === 404 && name !== registry.name)) {
-        const known = registry.versions().some((v) => v.version === labelVersion) || labelVersion === '';
-        observer.failure(registry.name, known ? labelVersion : 'unknown', reasonOf(status));
-      }
+      const known = registry.versions().some((v) => v.version === labelVersion) || labelVersion === '';
+      observer.failure(registry.name, known ? labelVersion : 'unknown', reasonOf(status));
       throw err;
     }
   }

@@ -79,11 +79,10 @@ function recordsResponse(result: InferResult, { rows, classes }: RecordsPrepared
 }
 
 export function v1RecordsRoutes(app: FastifyInstance, service: InferenceService): void {
-  app.get('/v1/models', async () => ({ models: [service.name] }));
+  app.get('/v1/models', async () => ({ models: service.names() }));
   app.get('/v1/models/:name', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
     const { name } = req.params;
-    service.checkName(name);
-    const ready = service.registry.ready() && service.registry.current() !== null;
+    const ready = service.modelReady(name);
     return reply.code(ready ? 200 : 503).send({ name, ready });
   });
   // The path is /v1/models/<name>:predict; the router hands over "<name>:predict" as one parameter.

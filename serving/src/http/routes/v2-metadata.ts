@@ -16,10 +16,9 @@ const PACKAGE_VERSION: string = (() => {
 type ModelParams = { name: string; version?: string };
 
 export function v2MetadataRoutes(app: FastifyInstance, service: InferenceService): void {
-  const { registry } = service;
   app.get(HEALTH_LIVE_PATH, async () => ({ live: true }));
   app.get(HEALTH_READY_PATH, async (_req, reply) => {
-    const ready = registry.ready();
+    const ready = service.ready(); // every model served
     return reply.code(ready ? 200 : 503).send({ ready });
   });
   app.get('/v2', async () => ({ name: 'cd4ml', version: PACKAGE_VERSION, extensions: ['binary_tensor_data'] }));
