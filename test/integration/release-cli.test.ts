@@ -93,12 +93,20 @@ describe('cd4ml release', () => {
     await expect(release('rollback')).rejects.toThrow(/penguins has no earlier live release to roll back to \(live: v1\)/);
   });
 
+  const serve = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'client/src/cli.ts', 'serve', '--store', store.dir, ...args], {
+    cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000,
+  });
+
   it('`cd4ml serve --grpc-port` with a bad value names --grpc-port', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'client/src/cli.ts', 'serve', '--store', store.dir, '--project', PROJECT, '--grpc-port', '70000'], {
-      cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000,
-    });
+    const r = serve('--project', PROJECT, '--grpc-port', '70000');
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('--grpc-port must be an integer 0..65535, got 70000');
     expect(r.stderr).not.toMatch(/(^|[^-])--port must/);
+  });
+
+  it('`cd4ml serve` needs a project, each named once, and pins --tag for one project only', () => {
+    expect(serve('--port', '0').stderr).toContain('serve: name at least one project (--project <name>)');
+    expect(serve('--port', '0', '--project', PROJECT, '--project', PROJECT).stderr).toContain(`serve: project ${PROJECT} is named twice`);
+    expect(serve('--port', '0', '--project', PROJECT, '--project', 'other', '--tag', 'v1').stderr).toContain('serve: --tag pins one project\'s release');
   });
 });
