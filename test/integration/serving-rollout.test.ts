@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RolloutConfig, type ServingState } from '@cd4ml/contracts';
 import { fromJsonTensor, runModelOnce, toJsonTensor } from '@cd4ml/onnx';
 import { DirectoryStore } from '@cd4ml/stores';
 import { startServing, type Serving } from '../../serving/src/serve.ts';
+import { releaseProgram } from '../../client/src/commands/release.ts';
 import { promote } from '../../serving/src/channels/state.ts';
 import { readServingState, updateServingState } from '../../serving/src/channels/store.ts';
 import { waitUntil } from '../harness/training-probes.ts';
@@ -147,6 +148,15 @@ describe('canary rollouts', () => {
     const meta = (await (await fetch(`${serving.url}/v2/models/${PROJECT}`)).json()) as { cd4ml: { live: string; candidate: string; rollout: { share: number } } };
     expect(meta.cd4ml).toMatchObject({ live: 'v1', candidate: 'v2', rollout: { share: 0.5 } });
     expect(await (await fetch(`${serving.url}/metrics`)).text()).toMatch(/cd4ml_rollout_share\{model="penguins",version="v2",mode="canary"\} 0.5/);
+    // `cd4ml release status --url` asks the replica for the running step's figures.
+    const lines: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...m: unknown[]) => void lines.push(m.join(' ')));
+    try {
+      await releaseProgram().parseAsync(['release', 'status', '--store', store.dir, '--project', PROJECT, '--url', serving.url], { from: 'user' });
+    } finally {
+      log.mockRestore();
+    }
+    expect(lines.join('\n')).toMatch(/rollout: v2 canary step 1 of 2 \(50% -> 100%\)[\s\S]*figures this step \(from the replica\):\n  requests  0 \(judged from 30/);
     const failures: number[] = [];
     let i = 0;
     while ((await state()).candidate !== null) {
