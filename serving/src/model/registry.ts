@@ -1,6 +1,4 @@
-import { availableParallelism } from 'node:os';
-import path from 'node:path';
-import { isS3Url, openStore, type ReleaseStore } from '@cd4ml/stores';
+import type { ReleaseStore } from '@cd4ml/stores';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { ServingState } from '@cd4ml/contracts';
@@ -9,7 +7,8 @@ import { refuseCandidate } from '../channels/state.ts';
 import { readServingState, updateServingState } from '../channels/store.ts';
 import { loadRelease, type Loaded, type LoadOptions } from './load.ts';
 import { ReleaseMissingError, ReleaseRefusedError, releaseFingerprint } from './release.ts';
-import { consoleLogger, type Logger } from './logger.ts';
+import type { Logger } from './logger.ts';
+import { loadOptionsOf, type ModelRegistryOptions } from './registry-options.ts';
 import { RolloutMonitor } from './rollout.ts';
 import { decideRollout, rolloutStatus } from './rollout-control.ts';
 import { inferDuringRollout } from './route.ts';
@@ -17,31 +16,7 @@ import {
   InferenceError, type InferRequest, type InferResult, type ModelRegistry, type RefusedRelease, type RolloutStatus, type ServedModel,
 } from './types.ts';
 
-export interface ModelRegistryOptions {
-  /**
-   * The release store: a folder (relative to the working directory is fine),
-   * s3://bucket/prefix, or an opened store. Layout: <store>/<project>/<tag>/release.json,
-   * <store>/<project>/latest.json, <store>/<project>/serving.json.
-   */
-  store: string | ReleaseStore;
-  /** Where models downloaded from S3 are kept. Default: <tmpdir>/cd4ml-store-cache. */
-  cacheDir?: string;
-  project: string;
-  /**
-   * Serve exactly this release. Without it: follow serving.json (live release and rollouts),
-   * or latest.json's tag for a project without one.
-   */
-  tag?: string;
-  /** Worker threads (one onnxruntime session each) per loaded release; default min(2, cpus - 1), at least 1. */
-  workers?: number;
-  /** Most rows stacked into one session.run; default 1024 (so 64-row requests batch too). */
-  maxBatchSize?: number;
-  /** Longest a request waits for others to batch with; default 2 ms. */
-  maxBatchDelayMs?: number;
-  /** How often serving.json (or latest.json) is read when following releases (one HEAD and one GET on S3); default 1000 ms. */
-  pollIntervalMs?: number;
-  logger?: Logger;
-}
+export type { ModelRegistryOptions } from './registry-options.ts';
 
 const MAX_REFUSED = 100;
 
@@ -63,8 +38,6 @@ class Registry implements ModelRegistry {
   readonly name: string;
   private readonly logger: Logger;
   private readonly store: ReleaseStore;
-  private readonly workers: number;
-  private readonly threads: number;
   private readonly loadOptions: LoadOptions;
   /** Names this replica in serving.json's decisions. */
   readonly replicaId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -85,19 +58,8 @@ class Registry implements ModelRegistry {
 
   constructor(private readonly opts: ModelRegistryOptions) {
     this.name = opts.project;
-    this.logger = opts.logger ?? consoleLogger;
-    const { store, cacheDir } = opts;
-    this.store = typeof store !== 'string'
-      ? store
-      : openStore(isS3Url(store) ? store : path.resolve(store), cacheDir !== undefined ? { cacheDir } : {});
-    const cpus = availableParallelism();
-    // The event loop (HTTP, JSON, batching) needs a core of its own; inference threads get the rest.
-    this.workers = Math.max(1, Math.floor(opts.workers ?? Math.min(2, cpus - 1)));
-    this.threads = Math.max(1, Math.floor(cpus / this.workers));
-    this.loadOptions = {
-      store: this.store, project: opts.project, workers: this.workers, threads: this.threads, logger: this.logger,
-      maxBatchSize: Math.max(1, opts.maxBatchSize ?? 1024), maxBatchDelayMs: Math.max(0, opts.maxBatchDelayMs ?? 2),
-    };
+    this.loadOptions = loadOptionsOf(opts);
+    ({ store: this.store, logger: this.logger } = this.loadOptions);
   }
 
   async start(): Promise<void> {
