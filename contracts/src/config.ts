@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { artifactUrl } from './release.ts';
 import { GateConfig } from './gate.ts';
+import { RolloutConfig } from './serving-state.ts';
 import { SweepConfig } from './sweep-config.ts';
 
 // cd4ml.yaml: one file in the ML project's repository. Secrets never go here;
@@ -187,6 +188,8 @@ export const ProjectConfig = z.object({
   repro: z.object({ timeout: duration.default('2h') }).strict().default({ timeout: '2h' }),
   /** A GitLab release page for each release (optional). */
   gitlab: GitLabConfig.optional(),
+  /** How `cd4ml release promote` rolls a release out (canary, shadow or direct). */
+  serving: z.object({ rollout: RolloutConfig.optional() }).strict().optional(),
   /** Named parameter sweeps (`cd4ml sweep --sweep <name>`). */
   sweeps: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits or "-"'), SweepConfig).optional(),
 }).strict().superRefine((c, ctx) => {

@@ -13,6 +13,7 @@ export * from './search-attributes.ts';
 export * from './temporal-env.ts';
 export * from './triggers.ts';
 export * from './repo-url.ts';
+export * from './serving-state.ts';
 export * from './sweep-params.ts';
 export * from './sweep-config.ts';
 export * from './sweep.ts';

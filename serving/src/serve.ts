@@ -2,11 +2,14 @@ import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { createModelRegistry, type ModelRegistryOptions } from './model/registry.ts';
 import type { ModelRegistry } from './model/types.ts';
+import { ModelSet } from './model/models.ts';
+import { InferenceService } from './model/infer.ts';
 import { buildServer } from './http/server.ts';
+import { createMetrics } from './http/metrics.ts';
 import { startGrpc, type GrpcServing } from './grpc/server.ts';
 
-// Process wiring for `cd4ml serve`: load the release (model side), serve it
-// over HTTP, and shut down gracefully on SIGTERM/SIGINT:
+// Process wiring for `cd4ml serve`: load each project's release (model side),
+// serve them over HTTP (and gRPC), and shut down gracefully on SIGTERM/SIGINT:
 //   1. ready turns false at once (/v2/health/ready answers 503),
 //   2. optionally wait drainDelayMs so load balancers notice,
 //   3. stop accepting connections; in-flight requests finish (responses carry
@@ -18,8 +21,9 @@ export interface ServeOptions {
   store: string;
   /** Where models downloaded from an S3 store are kept. Default: <tmpdir>/cd4ml-store-cache. */
   cacheDir?: string;
-  project: string;
-  /** Serve exactly this release; without it, follow <store>/<project>/latest.json. */
+  /** The project to serve, or several: each gets its own releases, pool, rollout and routes (/v2/models/<project>). */
+  project: string | string[];
+  /** Serve exactly this release (one project only); without it, follow serving.json or latest.json. */
   tag?: string;
   port: number;
   host?: string;
@@ -41,9 +45,20 @@ export interface ServeOptions {
   registry?: ModelRegistry;
 }
 
+const projectsOf = (p: string | string[]): string[] => {
+  const list = typeof p === 'string' ? [p] : p;
+  if (list.length === 0) throw new Error('serve: name at least one project (--project <name>)');
+  const twice = list.find((x, i) => list.indexOf(x) !== i);
+  if (twice) throw new Error(`serve: project ${twice} is named twice; name each project once`);
+  return list;
+};
+
 export interface Serving {
   app: FastifyInstance;
+  /** The first project's registry (the only one, serving one project). */
   registry: ModelRegistry;
+  /** Every project served. */
+  models: ModelSet;
   /** http://host:port */
   url: string;
   /** host:port of the gRPC endpoint, when grpcPort was given. */
@@ -54,28 +69,45 @@ export interface Serving {
 
 export async function startServing(opts: ServeOptions): Promise<Serving> {
   const log = opts.logger ?? pino({ name: 'cd4ml-serve', level: opts.logLevel ?? 'info' });
-  const inner = opts.registry ?? (await createModelRegistry({
+  const projects = projectsOf(opts.project);
+  if (opts.tag !== undefined && projects.length > 1) throw new Error('serve: --tag pins one project\'s release; serve several projects without it');
+  const load = (project: string): Promise<ModelRegistry> => createModelRegistry({
     ...opts.registryOptions,
     store: opts.store,
     ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
-    project: opts.project,
+    project,
     ...(opts.tag !== undefined ? { tag: opts.tag } : {}),
-    logger: log.child({ component: 'model' }),
-  }));
+    logger: log.child({ component: 'model', model: project }),
+  });
+  const loaded = await Promise.allSettled(opts.registry ? [Promise.resolve(opts.registry)] : projects.map(load));
+  const inners = loaded.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = loaded.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(inners.map((r) => r.close().catch(() => {})));
+    throw failed.reason;
+  }
 
   let draining = false;
-  // The server sees the registry through this: ready() turns false the moment shutdown starts.
-  const registry: ModelRegistry = {
+  // The server sees each registry through this: ready() turns false the moment shutdown starts.
+  const facade = (inner: ModelRegistry): ModelRegistry => ({
     get name() { return inner.name; },
     ready: () => !draining && inner.ready(),
     current: () => inner.current(),
     versions: () => inner.versions(),
     refused: () => inner.refused(),
     infer: (request) => inner.infer(request),
+    rollout: () => inner.rollout?.() ?? null,
+    servingState: () => inner.servingState?.() ?? null,
     close: () => inner.close(),
-  };
+  });
+  const models = new ModelSet(inners.map(facade));
+  const registry = models.all()[0]!;
+  const closeAll = (): Promise<void> => Promise.all(inners.map((r) => r.close())).then(() => {});
+  // One set of counters for both front ends: gRPC requests show beside REST ones, by protocol.
+  const metrics = createMetrics(models);
 
-  const app = buildServer(registry, {
+  const app = buildServer(models, {
+    metrics,
     ...(opts.bodyLimitBytes !== undefined ? { bodyLimitBytes: opts.bodyLimitBytes } : {}),
     loggerInstance: log.child({ component: 'http' }),
   });
@@ -89,16 +121,16 @@ export async function startServing(opts: ServeOptions): Promise<Serving> {
   try {
     await app.listen({ port: opts.port, host });
   } catch (err) {
-    await inner.close().catch(() => {});
+    await closeAll().catch(() => {});
     throw err;
   }
   let grpc: GrpcServing | undefined;
   if (opts.grpcPort !== undefined) {
     try {
-      grpc = await startGrpc(registry, { host, port: opts.grpcPort });
+      grpc = await startGrpc(new InferenceService(models, metrics), { host, port: opts.grpcPort, metrics });
     } catch (err) {
       await app.close().catch(() => {});
-      await inner.close().catch(() => {});
+      await closeAll().catch(() => {});
       throw err;
     }
   }
@@ -106,11 +138,13 @@ export async function startServing(opts: ServeOptions): Promise<Serving> {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const current = inner.current();
-  log.info(
-    { url, grpc: grpcAddress ?? null, model: inner.name, version: current?.version ?? null, ready: inner.ready() },
-    current ? `serving ${inner.name} ${current.version} on ${url}` : `listening on ${url}; ${inner.name} has no servable release yet`,
-  );
+  for (const inner of inners) {
+    const current = inner.current();
+    log.info(
+      { url, grpc: grpcAddress ?? null, model: inner.name, version: current?.version ?? null, ready: inner.ready() },
+      current ? `serving ${inner.name} ${current.version} on ${url}` : `listening on ${url}; ${inner.name} has no servable release yet`,
+    );
+  }
 
   let closing: Promise<void> | null = null;
   const shutdown = (reason = 'shutdown'): Promise<void> => {
@@ -125,7 +159,7 @@ export async function startServing(opts: ServeOptions): Promise<Serving> {
       timer.unref();
       try {
         await Promise.all([app.close(), grpc?.close(opts.shutdownTimeoutMs ?? 30_000)]);
-        await inner.close();
+        await closeAll();
       } finally {
         clearTimeout(timer);
       }
@@ -152,5 +186,5 @@ export async function startServing(opts: ServeOptions): Promise<Serving> {
     process.on('SIGINT', onSignal);
   }
 
-  return { app, registry, url, ...(grpcAddress ? { grpcAddress } : {}), shutdown };
+  return { app, registry, models, url, ...(grpcAddress ? { grpcAddress } : {}), shutdown };
 }

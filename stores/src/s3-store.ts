@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  CopyObjectCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command,
+  CopyObjectCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -104,6 +104,40 @@ export class S3Store implements ReleaseStore {
     const body = Buffer.from(text, 'utf8');
     const sha256 = createHash('sha256').update(body).digest('hex');
     await this.upload(key, body, body.length, sha256);
+  }
+
+  /** One PutObject with If-Match (the ETag) or If-None-Match: *, S3's conditional writes; 412/409 mean someone wrote first. */
+  async putTextIf(key: string, text: string, ifVersion: string | null): Promise<boolean> {
+    const body = Buffer.from(text, 'utf8');
+    return this.call('write', key, async (abortSignal) => {
+      try {
+        await this.client.send(new PutObjectCommand({
+          Bucket: this.bucket, Key: this.objectKey(key), Body: body, ContentType: 'application/json',
+          ...(ifVersion === null ? { IfNoneMatch: '*' } : { IfMatch: ifVersion }),
+        }), { abortSignal });
+        return true;
+      } catch (err) {
+        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+        const status = e.$metadata?.httpStatusCode;
+        if (status === 412 || status === 409 || e.name === 'PreconditionFailed' || (ifVersion !== null && isNotFound(err))) return false;
+        throw err;
+      }
+    });
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const listPrefix = `${this.objectKey(prefix)}/`;
+    const names = new Set<string>();
+    let token: string | undefined;
+    do {
+      const page = await this.call('list', prefix, (abortSignal) => this.client.send(new ListObjectsV2Command({
+        Bucket: this.bucket, Prefix: listPrefix, Delimiter: '/', ContinuationToken: token,
+      }), { abortSignal }));
+      for (const p of page.CommonPrefixes ?? []) if (p.Prefix) names.add(p.Prefix.slice(listPrefix.length).replace(/\/$/, ''));
+      for (const o of page.Contents ?? []) if (o.Key) names.add(o.Key.slice(listPrefix.length));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return [...names].filter(Boolean).sort();
   }
 
   async putFile(key: string, srcPath: string): Promise<void> {

@@ -17,6 +17,13 @@ export interface ReleaseStore {
   copy(fromKey: string, toKey: string): Promise<void>;
   /** Removes every object under `prefix`/ (a "folder"); nothing there is fine. */
   removePrefix(prefix: string): Promise<void>;
+  /**
+   * Writes only if the object is still at `ifVersion` (its stat().version), or, with null,
+   * only if there is none; false when someone else wrote first. One atomic write either way.
+   */
+  putTextIf(key: string, text: string, ifVersion: string | null): Promise<boolean>;
+  /** Names directly under `prefix`/ (sub-folders and objects), sorted; none is []. */
+  list(prefix: string): Promise<string[]>;
   /** Where a key lives, for messages: a path or an s3:// url. */
   locate(key: string): string;
 }

@@ -16,6 +16,7 @@ describe('cd4ml serve with Triton\'s gRPC client', () => {
   const store = new TestStore();
   let server: ChildProcess;
   let grpcAddress: string;
+  let restUrl: string;
   let output = '';
 
   beforeAll(async () => {
@@ -23,6 +24,7 @@ describe('cd4ml serve with Triton\'s gRPC client', () => {
     store.publish('v1');
     const [port, grpcPort] = [await freePort(), await freePort()];
     grpcAddress = `127.0.0.1:${grpcPort}`;
+    restUrl = `http://127.0.0.1:${port}`;
     server = spawn(process.execPath, ['--import', 'tsx', 'client/src/cli.ts', 'serve', '--store', store.dir, '--project', 'penguins',
       '--port', String(port), '--grpc-port', String(grpcPort)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     server.stdout!.on('data', (d: Buffer) => (output += d));
@@ -48,5 +50,13 @@ describe('cd4ml serve with Triton\'s gRPC client', () => {
     expect(seen.bad_shape).toBe('StatusCode.INVALID_ARGUMENT');
     expect(seen.unknown_model).toBe('StatusCode.NOT_FOUND');
     expect(seen.unknown_version).toBe('StatusCode.NOT_FOUND');
+
+    // gRPC calls land in the same metrics as REST, by protocol; REST served no inference here.
+    const metrics = await (await fetch(`${restUrl}/metrics`)).text();
+    expect(metrics).toContain('nv_inference_request_success{model="penguins",version="v1"} 1\n');
+    expect(metrics).toContain('nv_inference_request_failure{model="penguins",version="v1",reason="INVALID_ARGUMENT"} 1\n');
+    expect(metrics).toContain('cd4ml_request_duration_seconds_count{route="ModelInfer",method="POST",code="OK",protocol="grpc"} 1\n');
+    expect(metrics).toContain('cd4ml_request_duration_seconds_count{route="ModelInfer",method="POST",code="INVALID_ARGUMENT",protocol="grpc"} 1\n');
+    expect(metrics).toContain('cd4ml_request_duration_seconds_count{route="ModelInfer",method="POST",code="NOT_FOUND",protocol="grpc"} 1\n');
   }, 60_000);
 });

@@ -546,7 +546,7 @@ describe('/metrics', () => {
     expect(value(text, 'cd4ml_batch_size_bucket{le="4",model="penguins",version="v2"}')).toBe(2);
     expect(value(text, 'cd4ml_model_version_info{model="penguins",version="v2"}')).toBe(1);
     expect(value(text, 'cd4ml_release_refused_total{model="penguins",version="v3"}')).toBe(1);
-    expect(value(text, 'cd4ml_request_duration_seconds_count{route="/v2/models/:name/infer",method="POST",code="200"}')).toBe(2);
+    expect(value(text, 'cd4ml_request_duration_seconds_count{route="/v2/models/:name/infer",method="POST",code="200",protocol="http"}')).toBe(2);
     for (const name of ['nv_inference_request_duration_us', 'nv_inference_queue_duration_us', 'cd4ml_model_ready']) {
       expect(text).toContain(`# TYPE ${name}`);
     }

@@ -11,8 +11,10 @@ export const nonNegative = (flag: string) => (value: string): number => {
   return n;
 };
 
-export const parsePort = (value: string): number => {
+/** A port parser whose error names `flag` (--port, --grpc-port, ...). */
+export const portOf = (flag: string) => (value: string): number => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be an integer 0..65535, got ${value}`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} must be an integer 0..65535, got ${value}`);
   return n;
 };
+export const parsePort = portOf('--port');

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { nonNegative, parsePort, positiveInt } from './parse-options.ts';
+import { nonNegative, parsePort, portOf, positiveInt } from './parse-options.ts';
 
 export function serveCommand(program: Command): void {
   program
@@ -10,17 +10,17 @@ export function serveCommand(program: Command): void {
         'without --tag it serves <store>/<project>/latest.json and follows new releases',
     )
     .requiredOption('--store <folder|s3://bucket/prefix>', 'release store: a folder, or S3 (AWS_REGION, credentials and AWS_ENDPOINT_URL_S3 from the environment)')
-    .requiredOption('--project <name>', 'project whose releases to serve')
+    .option('--project <name>', 'project whose releases to serve; repeat it to serve several from one server (/v2/models/<project>)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--tag <tag>', 'serve exactly this release')
     .option('--port <n>', 'port to listen on', parsePort, 8080)
     .option('--host <h>', 'address to listen on', '127.0.0.1')
-    .option('--grpc-port <n>', 'also serve the Open Inference Protocol over gRPC on this port (Triton uses 8001); default off', parsePort)
+    .option('--grpc-port <n>', 'also serve the Open Inference Protocol over gRPC on this port (Triton uses 8001); default off', portOf('--grpc-port'))
     .option('--workers <n>', 'inference worker threads, one onnxruntime session each (default: min(2, cores - 1), at least 1)', positiveInt('--workers'))
     .option('--max-batch-size <rows>', 'most rows stacked into one model run when requests are batched (default 1024)', positiveInt('--max-batch-size'))
     .option('--max-batch-delay <ms>', 'longest a request waits for others to batch with, while every worker is busy (default 2)', nonNegative('--max-batch-delay'))
     .option('--cache <folder>', 'where models downloaded from S3 are kept', path.join(process.env.CD4ML_HOME ?? '.cd4ml', 'cache', 'stores'))
     .action(async (o: {
-      store: string; project: string; tag?: string; port: number; host: string; cache: string; grpcPort?: number;
+      store: string; project: string[]; tag?: string; port: number; host: string; cache: string; grpcPort?: number;
       workers?: number; maxBatchSize?: number; maxBatchDelay?: number;
     }) => {
       // Loaded here, not at the top: other commands need not load onnxruntime and fastify.

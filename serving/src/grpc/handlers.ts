@@ -1,11 +1,15 @@
 import { status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { BadRequest } from '../http/tensors.ts';
-import type { ModelRegistry, ServedModel } from '../model/types.ts';
+import type { ServingMetrics } from '../http/metrics.ts';
+import { prepareTensors, statusOf, type InferenceService, type Prepared } from '../model/infer.ts';
+import type { ServedModel } from '../model/types.ts';
 import { inputsFromWire, outputsToWire, type WireTensor } from './wire.ts';
 
-// The GRPCInferenceService's RPCs over the model registry: health, metadata,
+// The GRPCInferenceService's RPCs over the same InferenceService as REST
+// (model lookup, rollout routing, inference counters): health, metadata,
 // inference. Every failure is answered with the protocol's status code
-// (INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE), never thrown out of a handler.
+// (INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE), never thrown out of a handler;
+// each call is timed in cd4ml_request_duration_seconds with protocol="grpc".
 
 export interface GrpcHandlerOptions {
   serverName: string;
@@ -29,60 +33,51 @@ const CODE: Record<number, status> = {
   503: status.UNAVAILABLE,
 };
 
-/** The status code for an error: the HTTP-side codes of BadRequest and InferenceError, mapped. */
+/** The status code for an error: the HTTP-side codes (BadRequest, InferenceError, the ONNX side's InputError), mapped. */
 export function grpcCodeOf(err: unknown): status {
-  const s = (err as { status?: unknown } | null)?.status;
+  const s = statusOf(err) ?? (err as { status?: unknown } | null)?.status;
   return typeof s === 'number' && CODE[s] !== undefined ? CODE[s] : status.INTERNAL;
 }
 
-/** Runs a handler body; its value or its error (as a status) goes to the callback. */
-function unary<Req, Res>(body: (req: Req) => Res | Promise<Res>) {
+/** Runs a handler body; its value or its error (as a status) goes to the callback, and the call is timed. */
+function unary<Req, Res>(rpc: string, metrics: ServingMetrics | undefined, body: (req: Req) => Res | Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+    const started = performance.now();
+    const done = (code: status): void => metrics?.request(rpc, 'POST', status[code] ?? String(code), (performance.now() - started) / 1000, 'grpc');
     Promise.resolve()
       .then(() => body(call.request))
       .then(
-        (res) => callback(null, res),
-        (err: unknown) => callback({ code: grpcCodeOf(err), details: err instanceof Error ? err.message : String(err) }),
+        (res) => {
+          done(status.OK);
+          callback(null, res);
+        },
+        (err: unknown) => {
+          const code = grpcCodeOf(err);
+          done(code);
+          callback({ code, details: err instanceof Error ? err.message : String(err) });
+        },
       );
   };
 }
 
-/** proto3 sends "" for an unset string: no version means the current release. */
+/** proto3 sends "" for an unset string: no version means the current release (or the rollout's pick). */
 const given = (s: string | undefined): string | undefined => (s ? s : undefined);
 
-function findModel(registry: ModelRegistry, ref: ModelRef): ServedModel {
-  const name = ref.name ?? '';
-  if (name !== registry.name) throw new BadRequest(`unknown model ${JSON.stringify(name)}: this server serves "${registry.name}"`, 404);
-  const version = given(ref.version);
-  if (version === undefined) {
-    const current = registry.current();
-    if (!current) throw new BadRequest(`${name} has no release serving yet`, 503);
-    return current;
-  }
-  const m = registry.versions().find((v) => v.version === version);
-  if (m) return m;
-  const refused = registry.refused().filter((r) => r.version === version).at(-1);
-  throw new BadRequest(refused ? `version "${version}" of ${name} was refused: ${refused.reason}` : `unknown version "${version}" of ${name}`, 404);
+function metadata(service: InferenceService, ref: ModelRef) {
+  const m = service.metadata(ref.name ?? '', given(ref.version));
+  return { name: m.name, versions: m.versions, platform: m.platform, inputs: m.inputs, outputs: m.outputs };
 }
 
-function metadata(registry: ModelRegistry, ref: ModelRef) {
-  const m = findModel(registry, ref);
-  return {
-    name: m.name,
-    versions: registry.versions().map((v) => v.version),
-    platform: 'onnxruntime_onnx',
-    inputs: m.manifest.model.inputs,
-    outputs: m.manifest.model.outputs,
-  };
-}
-
-async function infer(registry: ModelRegistry, req: InferRequest) {
-  const model = findModel(registry, { name: req.model_name ?? '', version: req.model_version ?? '' });
-  if (!registry.ready()) throw new BadRequest(`${registry.name} is not ready`, 503);
+/** A ModelInferRequest decoded and checked against the release it will run on. */
+function prepareGrpc(req: InferRequest, model: ServedModel): Prepared {
   if (!req.inputs || req.inputs.length === 0) throw new BadRequest('the request has no inputs; send the model\'s inputs in "inputs"');
   const inputs = inputsFromWire(req.inputs, req.raw_input_contents);
   const outputs = req.outputs?.length ? req.outputs.map((o) => o.name) : undefined;
-  const result = await registry.infer({ version: model.version, inputs, ...(outputs ? { outputs } : {}) });
+  return { ...prepareTensors(inputs, outputs, model), id: given(req.id) };
+}
+
+async function infer(service: InferenceService, req: InferRequest) {
+  const { result } = await service.run(req.model_name ?? '', given(req.model_version), req, prepareGrpc);
   return {
     model_name: result.model.name,
     model_version: result.model.version,
@@ -92,16 +87,13 @@ async function infer(registry: ModelRegistry, req: InferRequest) {
   };
 }
 
-export function grpcHandlers(registry: ModelRegistry, opts: GrpcHandlerOptions): UntypedServiceImplementation {
+export function grpcHandlers(service: InferenceService, opts: GrpcHandlerOptions, metrics?: ServingMetrics): UntypedServiceImplementation {
   return {
-    ServerLive: unary(() => ({ live: true })),
-    ServerReady: unary(() => ({ ready: registry.ready() })),
-    ModelReady: unary((req: ModelRef) => {
-      const m = findModel(registry, req);
-      return { ready: registry.ready() && registry.versions().some((v) => v.version === m.version) };
-    }),
-    ServerMetadata: unary(() => ({ name: opts.serverName, version: opts.serverVersion, extensions: [] })),
-    ModelMetadata: unary((req: ModelRef) => metadata(registry, req)),
-    ModelInfer: unary((req: InferRequest) => infer(registry, req)),
+    ServerLive: unary('ServerLive', metrics, () => ({ live: true })),
+    ServerReady: unary('ServerReady', metrics, () => ({ ready: service.ready() })),
+    ModelReady: unary('ModelReady', metrics, (req: ModelRef) => ({ ready: service.modelReady(req.name ?? '', given(req.version)) })),
+    ServerMetadata: unary('ServerMetadata', metrics, () => ({ name: opts.serverName, version: opts.serverVersion, extensions: [] })),
+    ModelMetadata: unary('ModelMetadata', metrics, (req: ModelRef) => metadata(service, req)),
+    ModelInfer: unary('ModelInfer', metrics, (req: InferRequest) => infer(service, req)),
   };
 }

@@ -2,12 +2,13 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Server, ServerCredentials, loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import type { ModelRegistry } from '../model/types.ts';
+import type { ServingMetrics } from '../http/metrics.ts';
+import type { InferenceService } from '../model/infer.ts';
 import { grpcHandlers } from './handlers.ts';
 
 // The Open Inference Protocol over gRPC (inference.GRPCInferenceService from
 // the vendored grpc_predict_v2.proto), on its own port beside REST, over the
-// same registry (release, pool).
+// same InferenceService as REST (models, releases, pools, rollouts, metrics).
 
 const PROTO = fileURLToPath(new URL('../../proto/grpc_predict_v2.proto', import.meta.url));
 
@@ -27,9 +28,9 @@ export interface GrpcServing {
   close(timeoutMs?: number): Promise<void>;
 }
 
-export async function startGrpc(registry: ModelRegistry, opts: { host: string; port: number }): Promise<GrpcServing> {
+export async function startGrpc(service: InferenceService, opts: { host: string; port: number; metrics?: ServingMetrics }): Promise<GrpcServing> {
   const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-  server.addService(loadService(), grpcHandlers(registry, { serverName: 'cd4ml', serverVersion: VERSION }));
+  server.addService(loadService(), grpcHandlers(service, { serverName: 'cd4ml', serverVersion: VERSION }, opts.metrics));
   const address = opts.host.includes(':') ? `[${opts.host}]:${opts.port}` : `${opts.host}:${opts.port}`;
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(new Error(`gRPC: cannot listen on ${address}: ${err.message}`)) : resolve(p)));

@@ -1,21 +1,25 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ModelRegistry } from '../model/types.ts';
+import { ModelSet } from '../model/models.ts';
+import type { FailureReason, ModelRegistry, RolloutStatus } from '../model/types.ts';
 import { FastHistogram, type HistogramSeries } from './histogram.ts';
 
 // Prometheus metrics, named after Triton's (nv_inference_*) where Triton has
 // one, cd4ml_* otherwise. Own Registry: several servers can live in one process.
 
-export type FailureReason = 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'UNAVAILABLE' | 'BACKEND';
+export type { FailureReason };
 
 export interface ServingMetrics {
   registry: Registry;
   success(model: string, version: string, rows: number, batchSize: number, requestMs: number, queueMs: number): void;
   failure(model: string, version: string, reason: FailureReason): void;
-  /** One HTTP request's duration, by route pattern, method and status code. */
-  request(route: string, method: string, code: number, seconds: number): void;
+  /** One request's duration, by route pattern (or gRPC method), method and status code, and protocol (http, grpc). */
+  request(route: string, method: string, code: number | string, seconds: number, protocol?: Protocol): void;
 }
 
-export function createMetrics(models: ModelRegistry, opts: { defaultMetrics?: boolean } = {}): ServingMetrics {
+export type Protocol = 'http' | 'grpc';
+
+export function createMetrics(served: ModelRegistry | ModelSet, opts: { defaultMetrics?: boolean } = {}): ServingMetrics {
+  const models = ModelSet.of(served);
   const registry = new Registry();
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
 
@@ -80,7 +84,7 @@ export function createMetrics(models: ModelRegistry, opts: { defaultMetrics?: bo
     collect: flushCounts,
   });
   const requestDuration = new FastHistogram(
-    'cd4ml_request_duration_seconds', 'HTTP request duration by route', ['route', 'method', 'code'] as const,
+    'cd4ml_request_duration_seconds', 'Request duration by route (HTTP) or method (gRPC), with the protocol', ['route', 'method', 'code', 'protocol'] as const,
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registry,
   );
   const queueDuration = new FastHistogram(
@@ -92,13 +96,32 @@ export function createMetrics(models: ModelRegistry, opts: { defaultMetrics?: bo
     [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registry,
   );
 
+  // Every series about a model carries its release in `version` (Triton's label name for it).
   new Gauge({
     name: 'cd4ml_model_ready',
-    help: '1 while the server reports ready',
-    labelNames: ['model'] as const,
+    help: '1 while the server reports ready; version is the live release ("" before one)',
+    labelNames: ['model', 'version'] as const,
     registers: [registry],
     collect() {
-      this.set({ model: models.name }, models.ready() ? 1 : 0);
+      this.reset();
+      for (const m of models.all()) this.set({ model: m.name, version: m.current()?.version ?? '' }, m.ready() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'cd4ml_release_info',
+    help: 'Releases loaded now (value 1), by role: live, candidate (a rollout), draining (finishing requests)',
+    labelNames: ['model', 'version', 'role'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const m of models.all()) {
+        const live = m.current()?.version;
+        const candidate = m.rollout?.()?.candidate;
+        for (const v of m.versions()) {
+          const role = v.version === live ? 'live' : v.version === candidate ? 'candidate' : 'draining';
+          this.set({ model: m.name, version: v.version, role }, 1);
+        }
+      }
     },
   });
   new Gauge({
@@ -108,8 +131,49 @@ export function createMetrics(models: ModelRegistry, opts: { defaultMetrics?: bo
     registers: [registry],
     collect() {
       this.reset();
-      const current = models.current();
-      if (current) this.set({ model: models.name, version: current.version }, 1);
+      for (const m of models.all()) {
+        const current = m.current();
+        if (current) this.set({ model: m.name, version: current.version }, 1);
+      }
+    },
+  });
+  // The rollouts as this replica sees them, with the releases as labels.
+  const rollouts = (): [string, RolloutStatus][] =>
+    models.all().flatMap((m) => { const r = m.rollout?.(); return r ? [[m.name, r] as [string, RolloutStatus]] : []; });
+  new Gauge({
+    name: 'cd4ml_rollout_share',
+    help: 'Share of requests (0..1) the candidate release takes now (0 in shadow mode, which takes a copy)',
+    labelNames: ['model', 'version', 'mode'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [m, r] of rollouts()) this.set({ model: m, version: r.candidate, mode: r.mode }, r.share);
+    },
+  });
+  new Gauge({
+    name: 'cd4ml_rollout_paused',
+    help: '1 while rollout decisions wait because the store cannot be read or written (live keeps serving)',
+    labelNames: ['model', 'version'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [m, r] of rollouts()) this.set({ model: m, version: r.candidate }, r.paused ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'cd4ml_rollout_figure',
+    help: "The candidate's figures over the current step (errorRate, p99Ms, outputShift, agreement, requests)",
+    labelNames: ['model', 'version', 'figure'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [m, r] of rollouts()) {
+        if (!r.figures) continue;
+        for (const k of ['requests', 'errorRate', 'p99Ms', 'outputShift', 'agreement'] as const) {
+          const v = r.figures[k];
+          if (v !== null) this.set({ model: m, version: r.candidate, figure: k }, v);
+        }
+      }
     },
   });
   const seenRefusals = new Set<string>();
@@ -119,19 +183,21 @@ export function createMetrics(models: ModelRegistry, opts: { defaultMetrics?: bo
     labelNames: ['model', 'version'] as const,
     registers: [registry],
     collect() {
-      for (const r of models.refused()) {
-        const key = `${r.version}\u0000${r.at}\u0000${r.reason}`;
-        if (seenRefusals.has(key)) continue;
-        seenRefusals.add(key);
-        refused.inc({ model: models.name, version: r.version });
+      for (const m of models.all()) {
+        for (const r of m.refused()) {
+          const key = `${m.name}\u0000${r.version}\u0000${r.at}\u0000${r.reason}`;
+          if (seenRefusals.has(key)) continue;
+          seenRefusals.add(key);
+          refused.inc({ model: m.name, version: r.version });
+        }
       }
     },
   });
 
   return {
     registry,
-    request(route, method, code, seconds) {
-      requestDuration.observe(requestDuration.series(route, method, String(code)), seconds);
+    request(route, method, code, seconds, protocol = 'http') {
+      requestDuration.observe(requestDuration.series(route, method, String(code), protocol), seconds);
     },
     success(model, version, rows, batch, requestMs, queueMs) {
       // Counters are summed here and handed to prom-client at scrape time (see flushCounts):

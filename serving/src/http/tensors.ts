@@ -1,19 +1,13 @@
 import type { Datatype } from '@cd4ml/contracts';
 import { elementBytes, floatToHalf, halfToFloat, isHeldAs, plainValues } from '@cd4ml/onnx';
-import type { InferTensor, TensorData } from '../model/types.ts';
+import { BadRequest, type InferTensor, type TensorData } from '../model/types.ts';
 
 // Tensor (de)serialisation for the Open Inference Protocol v2 REST API:
 // JSON `data` (flat or nested, row-major) and the binary tensor data
 // extension (little-endian, row-major, no padding; BOOL one byte; BYTES a
 // 4-byte little-endian length before each element).
 
-/** A client error: the HTTP layer answers 400 with its message. */
-export class BadRequest extends Error {
-  constructor(message: string, readonly status: 400 | 404 | 413 | 503 = 400) {
-    super(message);
-    this.name = 'BadRequest';
-  }
-}
+export { BadRequest };
 
 const INT_RANGE: Partial<Record<Datatype, [number, number]>> = {
   UINT8: [0, 0xff], UINT16: [0, 0xffff], UINT32: [0, 0xffffffff],

@@ -1,44 +1,22 @@
-import { availableParallelism } from 'node:os';
-import path from 'node:path';
-import { isS3Url, openStore, type ReleaseStore } from '@cd4ml/stores';
-import { WorkerPool } from './pool.ts';
+import type { ReleaseStore } from '@cd4ml/stores';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { ServingState } from '@cd4ml/contracts';
+import { InputError, validateInputs } from '@cd4ml/onnx';
+import { refuseCandidate } from '../channels/state.ts';
+import { readServingState, updateServingState } from '../channels/store.ts';
+import { loadRelease, type Loaded, type LoadOptions } from './load.ts';
+import { ReleaseMissingError, ReleaseRefusedError, releaseFingerprint } from './release.ts';
+import type { Logger } from './logger.ts';
+import { loadOptionsOf, type ModelRegistryOptions } from './registry-options.ts';
+import { RolloutMonitor } from './rollout.ts';
+import { decideRollout, rolloutStatus } from './rollout-control.ts';
+import { inferDuringRollout } from './route.ts';
 import {
-  ReleaseMissingError, ReleaseRefusedError, readLatestTag, readRelease, releaseFingerprint,
-} from './release.ts';
-import { batchable, compareOutputs, compareSignatures, fromJsonTensor, InputError, validateInputs } from '@cd4ml/onnx';
-import { consoleLogger, type Logger } from './logger.ts';
-import {
-  InferenceError, type InferResult, type InferTensor, type ModelRegistry, type RefusedRelease, type ServedModel,
+  InferenceError, type InferRequest, type InferResult, type ModelRegistry, type RefusedRelease, type RolloutStatus, type ServedModel,
 } from './types.ts';
 
-export interface ModelRegistryOptions {
-  /**
-   * The release store: a folder (relative to the working directory is fine),
-   * s3://bucket/prefix, or an opened store. Layout: <store>/<project>/<tag>/release.json,
-   * <store>/<project>/latest.json.
-   */
-  store: string | ReleaseStore;
-  /** Where models downloaded from S3 are kept. Default: <tmpdir>/cd4ml-store-cache. */
-  cacheDir?: string;
-  project: string;
-  /** Serve exactly this release. Without it: serve latest.json's tag and follow new releases. */
-  tag?: string;
-  /** Worker threads (one onnxruntime session each) per loaded release; default min(2, cpus - 1), at least 1. */
-  workers?: number;
-  /** Most rows stacked into one session.run; default 1024 (so 64-row requests batch too). */
-  maxBatchSize?: number;
-  /** Longest a request waits for others to batch with; default 2 ms. */
-  maxBatchDelayMs?: number;
-  /** How often latest.json is read when following releases (one GET on S3); default 1000 ms. */
-  pollIntervalMs?: number;
-  logger?: Logger;
-}
-
-interface Loaded {
-  served: ServedModel;
-  pool: WorkerPool;
-  batchable: boolean;
-}
+export type { ModelRegistryOptions } from './registry-options.ts';
 
 const MAX_REFUSED = 100;
 
@@ -60,9 +38,15 @@ class Registry implements ModelRegistry {
   readonly name: string;
   private readonly logger: Logger;
   private readonly store: ReleaseStore;
-  private readonly workers: number;
-  private readonly threads: number;
+  private readonly loadOptions: LoadOptions;
+  /** Names this replica in serving.json's decisions. */
+  readonly replicaId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private current_: Loaded | null = null;
+  private candidate_: Loaded | null = null;
+  private monitor: RolloutMonitor | null = null;
+  private state_: ServingState | null = null;
+  /** Set while the store cannot be read or written: rollout decisions wait, live keeps serving. */
+  private storeProblem: string | null = null;
   private readonly draining: Loaded[] = [];
   private readonly refused_: RefusedRelease[] = [];
   /** Refused tag -> fingerprint of its files then: not retried until they change. */
@@ -74,22 +58,15 @@ class Registry implements ModelRegistry {
 
   constructor(private readonly opts: ModelRegistryOptions) {
     this.name = opts.project;
-    this.logger = opts.logger ?? consoleLogger;
-    const { store, cacheDir } = opts;
-    this.store = typeof store !== 'string'
-      ? store
-      : openStore(isS3Url(store) ? store : path.resolve(store), cacheDir !== undefined ? { cacheDir } : {});
-    const cpus = availableParallelism();
-    // The event loop (HTTP, JSON, batching) needs a core of its own; inference threads get the rest.
-    this.workers = Math.max(1, Math.floor(opts.workers ?? Math.min(2, cpus - 1)));
-    this.threads = Math.max(1, Math.floor(cpus / this.workers));
+    this.loadOptions = loadOptionsOf(opts);
+    ({ store: this.store, logger: this.logger } = this.loadOptions);
   }
 
   async start(): Promise<void> {
     const { tag } = this.opts;
     if (tag !== undefined) {
       try {
-        this.swap(await this.load(tag));
+        this.swap(await loadRelease(this.loadOptions, tag));
       } catch (err) {
         const refusal = err instanceof ReleaseRefusedError ? err : new ReleaseRefusedError(tag, (err as Error).message);
         this.recordRefused(refusal.version, refusal.reason);
@@ -111,7 +88,7 @@ class Registry implements ModelRegistry {
   }
 
   versions(): ServedModel[] {
-    return [this.current_, ...this.draining]
+    return [this.current_, this.candidate_, ...this.draining]
       .filter((l): l is Loaded => l !== null && !l.pool.isClosed())
       .map((l) => l.served);
   }
@@ -120,7 +97,7 @@ class Registry implements ModelRegistry {
     return [...this.refused_];
   }
 
-  infer(request: { version?: string; inputs: InferTensor[]; outputs?: string[] }): Promise<InferResult> {
+  infer(request: InferRequest): Promise<InferResult> {
     // Synchronous up to submit(): a swap cannot slip between picking the
     // version and queueing on its pool.
     try {
@@ -128,89 +105,56 @@ class Registry implements ModelRegistry {
       const current = this.current_;
       if (!current) throw new InferenceError(503, `model ${this.name} is not ready: no release has passed its checks yet`);
       if (request === null || typeof request !== 'object') throw new InferenceError(400, 'the request needs inputs');
-      let target = current;
       const version = request.version;
       if (version !== undefined && version !== '' && version !== current.served.version) {
-        const draining = this.draining.find((d) => d.served.version === version && !d.pool.isClosed());
-        if (!draining) {
+        const other = [this.candidate_, ...this.draining].find((d) => d?.served.version === version && !d.pool.isClosed());
+        if (!other) {
           throw new InferenceError(404, `model ${this.name} version ${version} not found; serving ${current.served.version}`);
         }
-        target = draining;
+        return this.runOn(other, request);
       }
+      const { candidate_: candidate, monitor } = this;
+      if ((version === undefined || version === '') && candidate && monitor) {
+        return inferDuringRollout(current, candidate, monitor, request, this.runOn);
+      }
+      return this.runOn(current, request);
+    } catch (err) {
+      return Promise.reject(err instanceof InputError ? new InferenceError(400, err.message) : err);
+    }
+  }
+
+  rollout(): RolloutStatus | null {
+    return rolloutStatus(this.state_, this.monitor, this.candidate_ !== null, this.storeProblem);
+  }
+
+  servingState(): ServingState | null {
+    return this.state_;
+  }
+
+  private readonly runOn = (target: Loaded, request: InferRequest): Promise<InferResult> => {
+    try {
       const valid = validateInputs(target.served.manifest.model, request, target.batchable);
       const served = target.served;
       return target.pool.submit(valid).then((r) => ({ model: served, outputs: r.outputs, queueMs: r.queueMs, batchSize: r.batchSize }));
     } catch (err) {
       return Promise.reject(err instanceof InputError ? new InferenceError(400, err.message) : err);
     }
-  }
+  };
 
   async close(): Promise<void> {
     this.closing = true;
     if (this.pollTimer) clearTimeout(this.pollTimer);
     this.pollTimer = null;
     await this.polling;
-    const all = [this.current_, ...this.draining].filter((l): l is Loaded => l !== null);
+    const all = [this.current_, this.candidate_, ...this.draining].filter((l): l is Loaded => l !== null);
     await Promise.all(all.map((l) => l.pool.close()));
     this.current_ = null;
+    this.candidate_ = null;
+    this.monitor = null;
     this.draining.length = 0;
   }
 
   // ---- loading and following releases ----
-
-  /** Verifies the files, starts the workers, checks the signature and runs the smoke test on every session. */
-  private async load(tag: string): Promise<Loaded> {
-    const { project } = this.opts;
-    const release = await readRelease(this.store, project, tag);
-    const { manifest } = release;
-    const refuse = (reason: string): ReleaseRefusedError => new ReleaseRefusedError(tag, reason);
-    const started = performance.now();
-    let pool: WorkerPool;
-    try {
-      pool = await WorkerPool.start({
-        modelPath: release.modelPath,
-        workers: this.workers,
-        threads: this.threads,
-        maxBatchSize: Math.max(1, this.opts.maxBatchSize ?? 1024),
-        maxBatchDelayMs: Math.max(0, this.opts.maxBatchDelayMs ?? 2),
-        logger: this.logger,
-        label: `${project}@${tag}`,
-      });
-    } catch (err) {
-      throw refuse((err as Error).message);
-    }
-    try {
-      const mismatch = compareSignatures(manifest.model, pool.signature);
-      if (mismatch.length) throw refuse(`model does not match its manifest: ${mismatch.join('; ')}`);
-      const canBatch = batchable(manifest.model) && batchable(pool.signature);
-      pool.batching = canBatch;
-      if (manifest.smoke.expectedOutputs.length === 0) throw refuse('smoke test has no expected outputs');
-      let smokeInputs: InferTensor[];
-      try {
-        smokeInputs = validateInputs(manifest.model, { inputs: manifest.smoke.inputs.map(fromJsonTensor) }, canBatch).inputs;
-      } catch (err) {
-        throw refuse(`smoke inputs do not fit the model: ${(err as Error).message}`);
-      }
-      let results: InferTensor[][];
-      try {
-        results = await pool.runOnEach(smokeInputs);
-      } catch (err) {
-        throw refuse(`smoke run failed: ${(err as Error).message}`);
-      }
-      for (const outputs of results) {
-        const smoke = compareOutputs(outputs, manifest.smoke.expectedOutputs, manifest.smoke.tolerance);
-        if (!smoke.passed) throw refuse(`smoke test failed: ${smoke.detail}`);
-      }
-      this.logger.info(
-        { model: project, version: tag, workers: this.workers, batching: canBatch, ms: Math.round(performance.now() - started) },
-        'release verified and smoke-tested',
-      );
-      return { served: { name: project, version: tag, manifest, loadedAt: Date.now() }, pool, batchable: canBatch };
-    } catch (err) {
-      pool.terminate();
-      throw err;
-    }
-  }
 
   /** New requests go to `next` from now on; the old release drains, then its workers stop. */
   private swap(next: Loaded): void {
@@ -243,7 +187,7 @@ class Registry implements ModelRegistry {
   }
 
   private pollOnce(): Promise<void> {
-    this.polling = this.followLatest().finally(() => {
+    this.polling = this.follow().finally(() => {
       this.polling = null;
     });
     return this.polling;
@@ -255,23 +199,48 @@ class Registry implements ModelRegistry {
     this.logger.warn({ model: this.name, ...fields }, problem);
   }
 
-  private async followLatest(): Promise<void> {
+  /** One look at serving.json (or latest.json): the live release, the candidate, then the rollout's verdict. */
+  private async follow(): Promise<void> {
     const { store } = this;
     const { project } = this.opts;
-    let tag: string | null;
+    let state: ServingState;
     try {
-      tag = await readLatestTag(store, project);
+      state = (await readServingState(store, project)).state;
+      this.storeProblem = null;
     } catch (err) {
-      // Possibly caught mid-write: look again next time.
-      this.warnOnce(`latest.json unreadable: ${(err as Error).message}`, {});
+      // Unreachable, or caught mid-write: live keeps serving, a rollout keeps its split but decides nothing.
+      this.storeProblem = `store unreadable, rollout paused: ${(err as Error).message}`;
+      this.warnOnce(this.storeProblem, {});
       return;
     }
-    if (tag === null) return this.warnOnce('no latest.json yet; nothing to serve', { store: store.url });
-    if (this.closing || this.current_?.served.version === tag) return;
-    const files = await releaseFingerprint(store, project, tag);
+    await this.apply(state);
+    await this.judge();
+  }
+
+  /** Serves what `state` says: its live release, and its candidate with a monitor for the current step. */
+  private async apply(state: ServingState): Promise<void> {
+    this.state_ = state;
+    const tag = state.live;
+    if (tag === null) return this.warnOnce('no latest.json or serving.json yet; nothing to serve', { store: this.store.url });
+    if (this.closing) return;
+    if (this.current_?.served.version !== tag) {
+      const candidate = this.candidate_;
+      if (candidate?.served.version === tag) {
+        // The rollout completed: the candidate's loaded pool becomes live as it is.
+        this.candidate_ = null;
+        this.monitor = null;
+        this.swap(candidate);
+      } else await this.loadLive(tag);
+    }
+    await this.followCandidate(state);
+  }
+
+  private async loadLive(tag: string): Promise<void> {
+    const { store } = this;
+    const files = await releaseFingerprint(store, this.opts.project, tag);
     if (this.refusedFiles.has(tag) && this.refusedFiles.get(tag) === files) return;
     try {
-      const loaded = await this.load(tag);
+      const loaded = await loadRelease(this.loadOptions, tag);
       if (this.closing) {
         loaded.pool.terminate();
         return;
@@ -283,6 +252,59 @@ class Registry implements ModelRegistry {
       const reason = err instanceof ReleaseRefusedError ? err.reason : `could not load: ${(err as Error).message}`;
       this.refusedFiles.set(tag, files);
       this.recordRefused(tag, reason);
+    }
+  }
+
+  /** Loads the candidate serving.json names (refusing it there if it fails its checks), or drops one no longer named. */
+  private async followCandidate(state: ServingState): Promise<void> {
+    const want = state.candidate;
+    if (!want || want.tag === this.current_?.served.version) return this.dropCandidate();
+    if (this.candidate_?.served.version !== want.tag) {
+      this.dropCandidate();
+      try {
+        const loaded = await loadRelease(this.loadOptions, want.tag);
+        if (this.closing) return loaded.pool.terminate();
+        this.candidate_ = loaded;
+      } catch (err) {
+        if (err instanceof ReleaseMissingError) return this.warnOnce(err.message, { version: want.tag });
+        const reason = err instanceof ReleaseRefusedError ? err.reason : `could not load: ${(err as Error).message}`;
+        this.recordRefused(want.tag, reason);
+        await this.write((s) => (s.candidate?.tag === want.tag ? refuseCandidate(s, `refused at load, live untouched: ${reason}`, this.replicaId) : null));
+        return;
+      }
+    }
+    if (!this.monitor || RolloutMonitor.keyOf(this.monitor.spec) !== RolloutMonitor.keyOf(want)) {
+      this.monitor = new RolloutMonitor(want, this.monitor?.spec.tag === want.tag ? this.monitor : null);
+    }
+  }
+
+  private dropCandidate(): void {
+    const old = this.candidate_;
+    this.candidate_ = null;
+    this.monitor = null;
+    if (old) void old.pool.close();
+  }
+
+  /** Writes the rollout's verdict once a limit is broken or the step's time is up; another replica may have written first. */
+  private async judge(): Promise<void> {
+    const { monitor } = this;
+    if (!monitor || !this.candidate_ || this.storeProblem) return;
+    const verdict = decideRollout(monitor, this.replicaId);
+    if (!verdict) return;
+    const next = await this.write(verdict.change);
+    if (next) await this.apply(next); // the new step's split (or live) at once, not at the next poll
+    if (next) this.logger.info({ model: this.name, version: monitor.spec.tag, action: verdict.action, reason: verdict.reason }, `rollout: ${verdict.action}`);
+  }
+
+  private async write(change: (s: ServingState) => ServingState | null): Promise<ServingState | null> {
+    try {
+      const next = await updateServingState(this.store, this.opts.project, change);
+      if (next) this.state_ = next;
+      return next;
+    } catch (err) {
+      this.storeProblem = `store unwritable, rollout paused: ${(err as Error).message}`;
+      this.warnOnce(this.storeProblem, {});
+      return null;
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { ReleaseManifest } from '@cd4ml/contracts';
+import type { ReleaseManifest, RolloutConfig, RolloutFigures, ServingState } from '@cd4ml/contracts';
 import type { TensorData, TypedTensor } from '@cd4ml/onnx';
 
 // The boundary between the model side (loading, verifying, running releases)
@@ -33,12 +33,48 @@ export interface InferResult {
   batchSize: number;
 }
 
+/** Why an inference failed, as counted in /metrics (Triton's reasons). */
+export type FailureReason = 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'UNAVAILABLE' | 'BACKEND';
+
+/** A client error from a front end or the model side: answered with its status (400, 404, 413, 503) and message. */
+export class BadRequest extends Error {
+  constructor(message: string, readonly status: 400 | 404 | 413 | 503 = 400) {
+    super(message);
+    this.name = 'BadRequest';
+  }
+}
+
 /** Errors the HTTP side maps to status codes: 400 bad input, 404 unknown version, 503 not ready. */
 export class InferenceError extends Error {
   constructor(readonly status: 400 | 404 | 503, message: string) {
     super(message);
     this.name = 'InferenceError';
   }
+}
+
+/** One inference as the model side takes it; `id` (the request's id) decides a canary's split. */
+export interface InferRequest {
+  version?: string;
+  id?: string;
+  inputs: InferTensor[];
+  outputs?: string[];
+}
+
+/** A rollout as this replica sees it. */
+export interface RolloutStatus {
+  mode: RolloutConfig['mode'];
+  candidate: string;
+  /** Whether the candidate is loaded here and takes its share. */
+  loaded: boolean;
+  step: number;
+  steps: number[];
+  share: number;
+  stepStartedAt: string;
+  stepTime: string;
+  limits: { maxErrorRate: number; maxP99Ms: number; maxOutputShift: number; minRequests: number; minAgreement: number };
+  figures: RolloutFigures | null;
+  /** Why decisions are on hold (the store is unreachable), or null. */
+  paused: string | null;
 }
 
 export interface ModelRegistry {
@@ -49,7 +85,11 @@ export interface ModelRegistry {
   /** Versions that can be addressed now (the current one, and any still draining). */
   versions(): ServedModel[];
   refused(): RefusedRelease[];
-  infer(request: { version?: string; inputs: InferTensor[]; outputs?: string[] }): Promise<InferResult>;
+  infer(request: InferRequest): Promise<InferResult>;
+  /** The running rollout, when following serving.json and one runs. */
+  rollout?(): RolloutStatus | null;
+  /** The live release, the rollout and the last decisions from serving.json (null before the first read or with a fixed tag). */
+  servingState?(): ServingState | null;
   /** Stops following new releases, waits for in-flight requests, frees sessions. */
   close(): Promise<void>;
 }
