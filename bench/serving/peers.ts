@@ -19,16 +19,15 @@ export interface Peer {
 
 const HERE = path.join(REPO_ROOT, 'bench/serving');
 
-/** A port nobody listens on now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
+/** n distinct ports nobody listens on now (the OS picks them; all held until all are picked). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => createServer());
+  const ports = await Promise.all(servers.map((s) => new Promise<number>((resolve, reject) => {
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
+    s.listen(0, '127.0.0.1', () => resolve((s.address() as { port: number }).port));
+  })));
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
 }
 
 /**
@@ -61,7 +60,7 @@ export interface PeerSetup {
 }
 
 export async function startPeers(s: PeerSetup): Promise<Peer[]> {
-  const [cd4mlRest, cd4mlGrpc, fastapi, bare, mlRest, mlGrpc, mlMetrics] = await Promise.all(Array.from({ length: 7 }, freePort));
+  const [cd4mlRest, cd4mlGrpc, fastapi, bare, bareGrpc, mlRest, mlGrpc, mlMetrics] = await freePorts(8);
   const tsx = (...args: string[]): [string, string[]] => [process.execPath, ['--import', 'tsx', ...args]];
   const mlserver = path.join(path.dirname(s.mlserverPython), 'mlserver');
   return [
@@ -84,6 +83,9 @@ export async function startPeers(s: PeerSetup): Promise<Peer[]> {
       name: 'fastapi', rest: `http://127.0.0.1:${fastapi}`,
       proc: start('fastapi', s.fastapiPython, [path.join(HERE, 'fastapi_server.py'), s.model, String(fastapi)]),
     },
-    { name: 'bare', rest: `http://127.0.0.1:${bare}`, proc: start('bare', ...tsx(path.join(HERE, 'bare-route.ts'), String(bare))) },
+    {
+      name: 'bare', rest: `http://127.0.0.1:${bare}`, grpc: `127.0.0.1:${bareGrpc}`,
+      proc: start('bare', ...tsx(path.join(HERE, 'bare-route.ts'), String(bare), String(bareGrpc))),
+    },
   ];
 }

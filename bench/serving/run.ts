@@ -2,7 +2,7 @@
 // usual FastAPI + onnxruntime server vs a bare fastify route (the HTTP
 // ceiling), same OIP v2 requests; REST through autocannon, and gRPC (cd4ml
 // --grpc-port and MLServer's) through ghz.
-//   pnpm exec tsx bench/serving/run.ts [--duration 3] [--repeats 5] [--reuse-store]
+//   pnpm exec tsx bench/serving/run.ts [--duration 3] [--repeats 5] [--protocols REST,gRPC] [--reuse-store]
 // Each cell is measured `repeats` times in rounds, the peers taking turns in a
 // rotating order, and the median is printed; ratios are medians of per-round
 // ratios (see report.ts). --reuse-store skips training when .cd4ml/bench-store
@@ -30,6 +30,7 @@ const arg = (name: string): string | undefined => {
 const DURATION = Number(arg('duration') ?? 3);
 const REPEATS = Number(arg('repeats') ?? 5);
 const ROWS = [1, 64];
+const PROTOCOLS = (arg('protocols') ?? 'REST,gRPC').split(',') as Protocol[];
 const CONNECTIONS = [1, 16, 64];
 const STORE = path.join(REPO_ROOT, '.cd4ml/bench-store');
 const MANIFEST = path.join(STORE, 'penguins/v1.0/release.json');
@@ -63,6 +64,14 @@ async function checkAnswers(peers: Peer[], body: string, outputs: string[]): Pro
   }
 }
 
+/** JIT, pools and connections warm before the first cell (each cell adds a 1 s warm-up of its own). */
+async function warmUp(peers: Peer[], body: string, grpcFile: string): Promise<void> {
+  for (const p of peers) {
+    await restLoad(p.rest, body, 16, 2);
+    if (p.grpc) await grpcLoad(p.grpc, grpcFile, 16, 2);
+  }
+}
+
 /** One cell: every peer that speaks the protocol, `REPEATS` rounds, the order rotating each round. */
 async function measure(protocol: Protocol, peers: Peer[], rows: number, connections: number, body: string, grpcFile: string): Promise<Cell> {
   const runs: Record<string, Figures[]> = Object.fromEntries(peers.map((p) => [p.name, []]));
@@ -89,6 +98,7 @@ try {
   for (const p of peers) await waitReady(p.rest);
   await checkAnswers(peers, payload(manifest, 1), manifest.model.outputs.map((o) => o.name));
   const grpcPeers = peers.filter((p) => p.grpc);
+  await warmUp(peers, payload(manifest, 1), await grpcRequestFile(payload(manifest, 1), 1));
   console.log(
     `\nserving benchmark: median of ${REPEATS} runs of ${DURATION} s per cell, peers interleaved (rotating order each round); ` +
       `REST via autocannon, gRPC via ghz (typed contents, one connection)\n` +
@@ -96,7 +106,7 @@ try {
       `absolute figures drift between rounds, the per-round ratios less\n${HEADER}`,
   );
   const cells: Cell[] = [];
-  for (const protocol of ['REST', 'gRPC'] as const) {
+  for (const protocol of PROTOCOLS) {
     for (const rows of ROWS) {
       const body = payload(manifest, rows);
       const grpcFile = await grpcRequestFile(body, rows);
