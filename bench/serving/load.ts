@@ -1,9 +1,9 @@
 // The two load generators, each the same for every peer: autocannon for REST
 // (OIP v2 JSON), ghz for gRPC (OIP GRPCInferenceService/ModelInfer). ghz is a
-// compiled Go load generator with one prepared message reused per call: on a
-// 2-core VM shared with the servers it costs far less CPU per request than a
-// @grpc/grpc-js client (pure JS, one thread) or tritonclient (Python) would,
-// so it leaves the most CPU to the server under test.
+// compiled Go load generator that encodes its message once and reuses it: it
+// does not pay Python's per-call cost (tritonclient) nor share one JS thread
+// with its own encoding (a @grpc/grpc-js client), so on a 2-core VM shared
+// with the servers it leaves the most CPU to the server under test.
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
