@@ -1,6 +1,6 @@
 // The two load generators, each the same for every peer: autocannon for REST
 // (OIP v2 JSON), ghz for gRPC (OIP GRPCInferenceService/ModelInfer). ghz is a
-// compiled Go load generator that encodes its message once and reuses it: it
+// compiled Go load generator that parses its JSON message once and reuses it: it
 // does not pay Python's per-call cost (tritonclient) nor share one JS thread
 // with its own encoding (a @grpc/grpc-js client), so on a 2-core VM shared
 // with the servers it leaves the most CPU to the server under test.
