@@ -5,7 +5,7 @@
 // with its own encoding (a @grpc/grpc-js client), so on a 2-core VM shared
 // with the servers it leaves the most CPU to the server under test.
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -44,6 +44,13 @@ const CONTENTS: Record<string, string> = {
   FP32: 'fp32_contents', FP64: 'fp64_contents', INT32: 'int_contents', INT64: 'int64_contents', BOOL: 'bool_contents',
 };
 
+let requestDir: string | undefined;
+
+/** Removes the request files grpcRequestFile wrote. */
+export async function removeRequestFiles(): Promise<void> {
+  if (requestDir) await rm(requestDir, { recursive: true, force: true });
+}
+
 /**
  * The gRPC twin of the REST JSON body (payload() in common.ts): the same
  * tensor in typed contents, written as protobuf JSON for ghz. Returns its file.
@@ -58,9 +65,8 @@ export async function grpcRequestFile(restBody: string, rows: number): Promise<s
       return { name: t.name, datatype: t.datatype, shape: t.shape, contents: { [field]: t.data } };
     }),
   };
-  const dir = path.join(tmpdir(), 'cd4ml-bench-serving');
-  await mkdir(dir, { recursive: true });
-  const file = path.join(dir, `infer-${rows}-${process.pid}.json`);
+  requestDir ??= await mkdtemp(path.join(tmpdir(), 'cd4ml-bench-serving-'));
+  const file = path.join(requestDir, `infer-${rows}.json`);
   await writeFile(file, JSON.stringify(message));
   return file;
 }

@@ -19,7 +19,7 @@ import { ReleaseManifest } from '@cd4ml/contracts';
 import { Stack } from '../../test/harness/stack.ts';
 import { REPO_ROOT } from '../../test/harness/paths.ts';
 import { payload, waitReady } from './common.ts';
-import { ensureGhz, grpcLoad, grpcRequestFile, restLoad, type Figures } from './load.ts';
+import { ensureGhz, grpcLoad, grpcRequestFile, removeRequestFiles, restLoad, type Figures } from './load.ts';
 import { ensureVenv, startPeers, type Peer } from './peers.ts';
 import { cellLines, goalLines, HEADER, type Cell, type Protocol } from './report.ts';
 
@@ -126,4 +126,5 @@ try {
     'whose serving.json has a candidate at 25%, and it joins every REST and gRPC cell and the goals above.');
 } finally {
   for (const p of peers) p.proc.kill('SIGTERM');
+  await removeRequestFiles();
 }
