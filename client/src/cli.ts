@@ -12,6 +12,7 @@ import { ec2Command } from './commands/ec2.ts';
 import { sweepCommand } from './commands/sweep.ts';
 import { initCommand } from './commands/init.ts';
 import { checkCommand } from './commands/check.ts';
+import { runsCommand } from './commands/runs.ts';
 
 const program = new Command('cd4ml')
   .description(
@@ -34,6 +35,7 @@ ciCommand(program);
 ec2Command(program);
 initCommand(program);
 checkCommand(program);
+runsCommand(program);
 
 try {
   await program.parseAsync();
