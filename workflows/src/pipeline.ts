@@ -36,7 +36,8 @@ export async function runPipeline(run: PipelineRun, { steps, repro }: LocationSt
   progress.enter('dvc-repro');
   // A sweep's trial trains its own setting: set on top of params.yaml, as dvc exp run --set-param.
   if (req.trial) await steps.setParams({ ...ref, params: req.trial.params });
-  await repro.dvcRepro({ ...ref, timeoutMs: durationMs(config.repro.timeout), ...inImage });
+  // The store keeps the stage's output for `cd4ml logs`; only its key is derived, nothing enters history.
+  await repro.dvcRepro({ ...ref, timeoutMs: durationMs(config.repro.timeout), ...inImage, logStore: plan.store });
   // gate.checks is newer than every recorded history, so older runs schedule nothing here.
   let customChecks: Check[] = [];
   if (config.gate.checks?.length) {

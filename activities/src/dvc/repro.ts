@@ -4,6 +4,7 @@ import { FailureType } from '@cd4ml/contracts';
 import { killOrphan, ProcessFailed, runProcess } from '../process/run-process.ts';
 import { startHeartbeats } from '../heartbeat.ts';
 import { dvcEnv, type DvcEnv } from './dvc.ts';
+import type { StageLog } from '../logs/stage-log.ts';
 
 const RUNNING_STAGE = /Running stage '([^']+)'/;
 const SKIPPED_STAGE = /Stage '([^']+)' (?:didn't change, skipping|is cached - skipping run)/;
@@ -30,6 +31,7 @@ export async function reproPipeline(
   command: ReproCommand,
   dir: string,
   timeoutMs: number,
+  log?: StageLog,
 ): Promise<{ ran: string[]; skipped: string[] }> {
   const pidFile = path.join(dir, '.dvc', 'tmp', 'cd4ml-repro.pid');
   // A worker killed mid-repro leaves its detached dvc (or its container) running: stop it before starting again.
@@ -38,6 +40,8 @@ export async function reproPipeline(
   const ran: string[] = [];
   const skipped: string[] = [];
   const hb = startHeartbeats({ stage: 'dvc-repro', dvcStage: '', ran, line: '' });
+  log?.start();
+  let ok = false;
   try {
     await runProcess(command.file, command.args, {
       cwd: dir,
@@ -46,6 +50,7 @@ export async function reproPipeline(
       timeoutMs,
       pidFile,
       onLine: (line) => {
+        log?.line(line);
         const running = RUNNING_STAGE.exec(line)?.[1];
         const skip = SKIPPED_STAGE.exec(line)?.[1];
         if (running) ran.push(running);
@@ -53,6 +58,7 @@ export async function reproPipeline(
         hb.update({ dvcStage: running ?? skip ?? ran.at(-1) ?? '', ran, line: line.slice(0, 200) });
       },
     });
+    ok = true;
     return { ran, skipped };
   } catch (err) {
     if (err instanceof ProcessFailed && !hb.signal.aborted) {
@@ -66,6 +72,7 @@ export async function reproPipeline(
     throw err;
   } finally {
     hb.stop();
+    await log?.close(ok ? 'ok' : 'failed');
     if (hb.signal.aborted) await command.cleanup?.();
   }
 }

@@ -6,3 +6,6 @@ export const exitCodeOf = (o: TrainingOutcome): number =>
 
 /** init and check: 0 done, 1 dvc repro failed, 2 bad input (no dvc.yaml, no or an invalid cd4ml.yaml, a bad flag), 3 outputs not as cd4ml needs them. */
 export const PROJECT_EXIT = { ok: 0, failed: 1, badInput: 2, outputsInvalid: 3 } as const;
+
+/** runs, status and logs: 0 done, 1 an unknown run id, or Temporal or the store failed, 2 a bad flag, 3 logs: the run has none (yet). */
+export const RUNS_EXIT = { ok: 0, failed: 1, badInput: 2, noLogs: 3 } as const;
