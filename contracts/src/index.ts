@@ -16,3 +16,4 @@ export * from './repo-url.ts';
 export * from './sweep-params.ts';
 export * from './sweep-config.ts';
 export * from './sweep.ts';
+export * from './sweep-format.ts';

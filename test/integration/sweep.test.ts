@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { CONTROL_TASK_QUEUE, ReleaseManifest, sweepWorkflowId, type SweepRequestInput, type SweepResult } from '@cd4ml/contracts';
+import { CONTROL_TASK_QUEUE, ReleaseManifest, sweepWorkflowId, usd, type SweepRequestInput, type SweepResult } from '@cd4ml/contracts';
 import type { Stack } from '../harness/stack.ts';
 import type { Moto } from '../harness/moto.ts';
 import { launchedLocationStack } from '../harness/sweep-stack.ts';
@@ -124,7 +124,7 @@ describe('sweeps (moto, real Temporal, dvc, git)', () => {
     expect(result.trials[1]!.reason).toMatch(/train\.model: expected logistic_regression or decision_tree, got 'bogus'/);
     expect(result.state).toBe('nothing-released');
     expect(result.release).toBeUndefined();
-    expect(result.summary).toBe(`nothing released: no trial passed the gate; 2 trials, 1 rejected, 1 failed, spent $${result.spent!.toFixed(2)}`);
+    expect(result.summary).toBe(`nothing released: no trial passed the gate; 2 trials, 1 rejected, 1 failed, spent ${usd(result.spent!)}`);
     expect(stack.released('v3.0')).toBe(false);
     expect(await stack.example.tags()).toEqual(['v2.0']);
     expect(await fleet.running()).toEqual([]);
