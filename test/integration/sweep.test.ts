@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { CONTROL_TASK_QUEUE, ReleaseManifest, sweepWorkflowId, usd, type SweepRequestInput, type SweepResult } from '@cd4ml/contracts';
+import { CONTROL_TASK_QUEUE, ReleaseManifest, describeSetting, metricCell, sweepWorkflowId, usd, type SweepRequestInput, type SweepResult } from '@cd4ml/contracts';
 import type { Stack } from '../harness/stack.ts';
 import type { Moto } from '../harness/moto.ts';
 import { launchedLocationStack } from '../harness/sweep-stack.ts';
@@ -107,6 +107,17 @@ describe('sweeps (moto, real Temporal, dvc, git)', () => {
     expect((await execa('git', ['for-each-ref', 'refs/cd4ml'], { cwd: stack.example.repoUrl })).stdout).toBe('');
     const candidates = path.join(stack.store, 'penguins', '.candidates');
     expect(existsSync(candidates) ? await readdir(candidates) : []).toEqual([]);
+
+    // The release report has the trial table (one row per trial, as the result has it) and the plot of the metric per setting.
+    const report = await readFile(path.join(stack.releaseDir('v2.0'), 'report.md'), 'utf8');
+    expect(report).toContain(`## Sweep: trial ${best.n} of 6, the best accepted by accuracy`);
+    for (const t of result.trials) {
+      expect(report).toContain(`| ${t.n} | ${describeSetting(t.setting)} | ${t.state} | ${metricCell(t)} | ${usd(t.cost!)} | g4dn.xlarge |`);
+    }
+    expect(report).toContain('![accuracy per setting](plots/sweep-metric.svg)');
+    const plot = await readFile(path.join(stack.releaseDir('v2.0'), 'plots', 'sweep-metric.svg'), 'utf8');
+    expect(plot.match(/aria-roledescription="bar"/g)).toHaveLength(6);
+    for (const t of result.trials) expect(plot).toContain(`>${t.n}: ${describeSetting(t.setting)}<`);
 
     // The status table is there after the sweep ended.
     const table = await handle.query<SweepResult>('sweepStatus');

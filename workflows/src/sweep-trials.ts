@@ -1,5 +1,6 @@
 import type { SweepLocation, SweepPlan } from '@cd4ml/activities';
 import { usd, type SweepStatus, type SweepTrialStatus } from '@cd4ml/contracts/sweep';
+import type { SweepReport } from '@cd4ml/contracts/sweep-format';
 import type { TrainingResult } from '@cd4ml/contracts/training';
 import { sweepTrialWorkflowId } from '@cd4ml/contracts/ids';
 
@@ -40,6 +41,15 @@ export function bestTrial(status: SweepStatus): SweepTrialStatus | undefined {
     if (!best || (status.higherIsBetter ? t.metric > best.metric! : t.metric < best.metric!)) best = t;
   }
   return best;
+}
+
+/** The table as the release report shows it: `best` released, the other accepted trials discarded (as they are about to be). */
+export function sweepReport(status: SweepStatus, best: number): SweepReport {
+  const trials = status.trials.map((t) => ({
+    ...t, state: t.n === best ? 'released' as const : t.state === 'accepted' ? 'discarded' as const : t.state,
+  }));
+  const { workflowId, metric, higherIsBetter, parallel, budget } = status;
+  return { workflowId, metric, higherIsBetter, parallel, budget, spent: spent(status), trials, best };
 }
 
 /** USD spent by ended trials; null when none of them has a price. */

@@ -10,7 +10,7 @@ import { retry, surfaced } from './activity-options.ts';
 import { trainModel } from './train-model.ts';
 import { sweepStatusQuery } from './sweep-query.ts';
 import {
-  bestTrial, budgetPassed, budgetRefusal, endedRow, initialStatus, msUntilBudgetPassed, runningCost, spent, sweepSummary, totalSpend,
+  bestTrial, budgetPassed, budgetRefusal, endedRow, initialStatus, msUntilBudgetPassed, runningCost, spent, sweepReport, sweepSummary, totalSpend,
 } from './sweep-trials.ts';
 
 const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry });
@@ -31,7 +31,7 @@ export async function sweep(request: SweepRequestInput): Promise<SweepResult> {
 
   await runTrials(plan, status, results);
   const best = bestTrial(status);
-  const release = best ? await releaseBest(plan, best, results.get(best.n)!) : undefined;
+  const release = best ? await releaseBest(plan, status, best, results.get(best.n)!) : undefined;
   if (best) status.best = best.n;
   await discardTheRest(plan, status, results);
   status.state = release ? 'released' : 'nothing-released';
@@ -163,7 +163,7 @@ function trialRequest(plan: SweepPlan, status: SweepStatus, trial: SweepTrialSta
 }
 
 /** The best candidate released under the sweep's tag, on the commit holding its params.yaml and dvc.lock. */
-async function releaseBest(plan: SweepPlan, best: SweepTrialStatus, result: TrainingResult): Promise<SweepResult['release']> {
+async function releaseBest(plan: SweepPlan, status: SweepStatus, best: SweepTrialStatus, result: TrainingResult): Promise<SweepResult['release']> {
   const { request } = plan;
   const trial = result.trial!;
   const setting = describeSetting(best.setting);
@@ -182,6 +182,7 @@ async function releaseBest(plan: SweepPlan, best: SweepTrialStatus, result: Trai
     ...(result.image ? { image: { ref: result.image.ref, digest: result.image.digest } } : {}),
     location: best.location, machine: trial.machine, durations,
     requestedBy: request.requestedBy,
+    sweep: sweepReport(status, best.n),
     reason: `${request.reason ? `${request.reason}\n\n` : ''}sweep ${request.releaseTag}: best of ${plan.settings.length} trials, trial ${best.n} (${setting})`,
   });
   best.state = 'released';
