@@ -9,7 +9,7 @@ const status: SweepStatus = {
   trials: [
     { n: 1, workflowId: 'w1', setting: { 'train.C': 0.001 }, location: 'gpu', state: 'rejected', metric: 0.4444, interval: { lo: -0.6, hi: -0.5, confidence: 0.95 }, cost: 0.0061, machine: 'g4dn.xlarge', reason: 'baseline: worse' },
     { n: 2, workflowId: 'w2', setting: { 'train.C': 1 }, location: 'gpu', state: 'accepted', metric: 0.9815, interval: null, cost: 0.0059, machine: 'g4dn.xlarge' },
-    { n: 3, workflowId: 'w3', setting: { 'train.C': 100 }, location: 'gpu', state: 'accepted', metric: 0.963, interval: null, cost: 0.006, machine: 'g4dn.xlarge' },
+    { n: 3, workflowId: 'w3', setting: { 'train.C': 100, 'train.model': 'logistic_regression', 'export.probability_scale': 1 }, location: 'gpu', state: 'accepted', metric: 0.963, interval: null, cost: 0.006, machine: 'g4dn.xlarge' },
     { n: 4, workflowId: 'w4', setting: { 'train.C': 1000 }, location: 'gpu', state: 'failed', cost: 0.001, reason: 'dvc repro failed' },
     { n: 5, workflowId: 'w5', setting: { 'train.C': 5000 }, location: 'gpu', state: 'skipped', reason: 'budget $0.50: would pass it' },
   ],
@@ -40,7 +40,7 @@ describe("a sweep's release report", () => {
     expect(plot.file).toBe('plots/sweep-metric.svg');
     expect(plot.title).toBe('accuracy per setting, measured by cd4ml on the holdout (3 of 5 trials; 2 without a measurement)');
     expect(plot.svg).toMatch(/^<svg /);
-    for (const label of ['1: train.C=0.001', '2: train.C=1', '3: train.C=100']) expect(plot.svg).toContain(`>${label}<`);
+    for (const label of ['1: train.C=0.001', '2: train.C=1', '3: train.C=100 train.model=logistic_regression export.probability_scale=1']) expect(plot.svg).toContain(`>${label}<`);
     expect(plot.svg).not.toContain('train.C=5000');
     // Three bars, and the value written beside each.
     expect(plot.svg.match(/aria-roledescription="bar"/g)).toHaveLength(3);

@@ -17,7 +17,8 @@ export async function sweepPlot(report: SweepReport): Promise<Plot> {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title, data: { values }, width: 420, height: { step: 22 },
     encoding: {
-      y: { field: 'setting', type: 'nominal', sort: null, title: null },
+      // Settings are the labels: never cut them short.
+      y: { field: 'setting', type: 'nominal', sort: null, title: null, axis: { labelLimit: 0 } },
       x: { field: 'metric', type: 'quantitative', title: report.metric, scale: { zero: false } },
     },
     layer: [
