@@ -13,6 +13,8 @@ export const FailureType = {
   CapacityUnavailable: 'CapacityUnavailable',
   WorkerDidNotStart: 'WorkerDidNotStart',
   MaxRuntimeExceeded: 'MaxRuntimeExceeded',
+  /** The training's machine cost passed its --budget: it was stopped. */
+  BudgetExceeded: 'BudgetExceeded',
   /** The location worker that held a training's checkout went away, again and again. */
   WorkerLost: 'WorkerLost',
   /** The training's machine went away under it (terminated, shutting down, or stopped, not by cd4ml). */
@@ -42,6 +44,7 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.CapacityUnavailable,
   FailureType.WorkerDidNotStart,
   FailureType.MaxRuntimeExceeded,
+  FailureType.BudgetExceeded,
   FailureType.MachineLost,
   FailureType.ImageBuildFailed,
   FailureType.RegistryDenied,

@@ -17,3 +17,4 @@ export * from './serving-state.ts';
 export * from './sweep-params.ts';
 export * from './sweep-config.ts';
 export * from './sweep.ts';
+export * from './sweep-format.ts';

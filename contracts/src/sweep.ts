@@ -29,6 +29,9 @@ export type SweepRequest = z.infer<typeof SweepRequest>;
 export type SweepRequestInput = z.input<typeof SweepRequest>;
 
 
+/** USD, with more digits below a cent so a small budget or cost still reads as a number. */
+export const usd = (x: number): string => `$${x !== 0 && Math.abs(x) < 0.01 ? x.toFixed(4) : x.toFixed(2)}`;
+
 /** The git ref an accepted trial pushes its params.yaml + dvc.lock commit to (not a tag: only the best becomes one). */
 export const trialGitRef = (project: string, trialTag: string): string => `refs/cd4ml/trials/${project}/${trialTag}`;
 /** `v2.0-trial-3`: names the trial's staged candidate and its git ref. */
@@ -45,7 +48,7 @@ export interface TrialCandidate {
   machine: { provider: string; instanceType: string | null; seconds: number; estimatedCost: number | null };
 }
 
-export type TrialState = 'queued' | 'running' | 'accepted' | 'rejected' | 'failed' | 'cancelled' | 'skipped' | 'released' | 'discarded';
+export type TrialState = 'queued' | 'running' | 'accepted' | 'rejected' | 'failed' | 'cancelled' | 'skipped' | 'stopped' | 'released' | 'discarded';
 
 export interface SweepTrialStatus {
   n: number;
@@ -59,7 +62,9 @@ export interface SweepTrialStatus {
   interval?: { lo: number; hi: number; confidence: number } | null;
   cost?: number | null;
   machine?: string;
-  /** Why it was rejected, failed or skipped. */
+  /** When the sweep started it (workflow time, epoch ms): a running trial's spend is counted from here. */
+  startedAt?: number;
+  /** Why it was rejected, failed, skipped or stopped. */
   reason?: string;
 }
 
@@ -70,7 +75,7 @@ export interface SweepStatus {
   higherIsBetter: boolean;
   parallel: number;
   budget: number | null;
-  /** USD spent so far by ended trials (null when no location has an hourlyPrice). */
+  /** USD spent so far by ended trials, and running ones to their last count (null when no location has an hourlyPrice). */
   spent: number | null;
   state: 'running' | 'released' | 'nothing-released';
   trials: SweepTrialStatus[];

@@ -28,6 +28,8 @@ export const TrainingRequest = z.object({
   reason: z.string().default(''),
   configPath: z.string().default('cd4ml.yaml'),
   trial: TrialSpec.optional(),
+  /** USD: the training is stopped once its machine time x the location's hourlyPrice passes it. */
+  budget: z.number().positive().optional(),
 });
 export type TrainingRequest = z.infer<typeof TrainingRequest>;
 export type TrainingRequestInput = z.input<typeof TrainingRequest>;

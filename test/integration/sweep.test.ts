@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { CONTROL_TASK_QUEUE, ReleaseManifest, sweepWorkflowId, type SweepRequestInput, type SweepResult } from '@cd4ml/contracts';
+import { CONTROL_TASK_QUEUE, ReleaseManifest, describeSetting, metricCell, sweepWorkflowId, usd, type SweepRequestInput, type SweepResult } from '@cd4ml/contracts';
 import type { Stack } from '../harness/stack.ts';
 import type { Moto } from '../harness/moto.ts';
 import { launchedLocationStack } from '../harness/sweep-stack.ts';
@@ -108,6 +108,17 @@ describe('sweeps (moto, real Temporal, dvc, git)', () => {
     const candidates = path.join(stack.store, 'penguins', '.candidates');
     expect(existsSync(candidates) ? await readdir(candidates) : []).toEqual([]);
 
+    // The release report has the trial table (one row per trial, as the result has it) and the plot of the metric per setting.
+    const report = await readFile(path.join(stack.releaseDir('v2.0'), 'report.md'), 'utf8');
+    expect(report).toContain(`## Sweep: trial ${best.n} of 6, the best accepted by accuracy`);
+    for (const t of result.trials) {
+      expect(report).toContain(`| ${t.n} | ${describeSetting(t.setting)} | ${t.state} | ${metricCell(t)} | ${usd(t.cost!)} | g4dn.xlarge |`);
+    }
+    expect(report).toContain('![accuracy per setting](plots/sweep-metric.svg)');
+    const plot = await readFile(path.join(stack.releaseDir('v2.0'), 'plots', 'sweep-metric.svg'), 'utf8');
+    expect(plot.match(/aria-roledescription="bar"/g)).toHaveLength(6);
+    for (const t of result.trials) expect(plot).toContain(`>${t.n}: ${describeSetting(t.setting)}<`);
+
     // The status table is there after the sweep ended.
     const table = await handle.query<SweepResult>('sweepStatus');
     expect(table.trials.map((t) => t.state)).toEqual(result.trials.map((t) => t.state));
@@ -124,7 +135,7 @@ describe('sweeps (moto, real Temporal, dvc, git)', () => {
     expect(result.trials[1]!.reason).toMatch(/train\.model: expected logistic_regression or decision_tree, got 'bogus'/);
     expect(result.state).toBe('nothing-released');
     expect(result.release).toBeUndefined();
-    expect(result.summary).toBe(`nothing released: no trial passed the gate; 2 trials, 1 rejected, 1 failed, spent $${result.spent!.toFixed(2)}`);
+    expect(result.summary).toBe(`nothing released: no trial passed the gate; 2 trials, 1 rejected, 1 failed, spent ${usd(result.spent!)}`);
     expect(stack.released('v3.0')).toBe(false);
     expect(await stack.example.tags()).toEqual(['v2.0']);
     expect(await fleet.running()).toEqual([]);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { SweepPlan } from '@cd4ml/activities';
-import { bestTrial, budgetRefusal, initialStatus, spent, sweepSummary } from '@cd4ml/workflows/sweep-trials';
+import {
+  bestTrial, budgetPassed, budgetRefusal, initialStatus, msUntilBudgetPassed, runningCost, spent, sweepSummary, totalSpend,
+} from '@cd4ml/workflows/sweep-trials';
 
 const plan = (over: Partial<SweepPlan> = {}): SweepPlan => ({
   request: { project: 'penguins', repoUrl: '/r.git', branch: 'main', releaseTag: 'v2.0', requestedBy: 't', reason: '', configPath: 'cd4ml.yaml', location: 'gpu' },
@@ -53,5 +55,55 @@ describe('sweep bookkeeping', () => {
     s.trials[2]!.state = 'running';
     expect(budgetRefusal(p, s, s.trials[3]!)).toMatch(/^budget \$2\.00: spent \$1\.20, running \$0\.60, this trial's expected \$0\.60 would pass it$/);
     expect(budgetRefusal(plan(), s, s.trials[3]!)).toBeNull();
+  });
+
+  it('a running trial costs its time on the sweep\'s clock at its location\'s price; the watch wakes when the total would pass the budget', () => {
+    const p = plan({ budget: 1 });
+    const s = initialStatus(p, 'sweep/penguins/v2.0');
+    Object.assign(s.trials[0]!, { state: 'accepted', cost: 0.4 });
+    // gpu $3.60/h = $0.001/s, cpu $0.36/h = $0.0001/s.
+    Object.assign(s.trials[1]!, { state: 'running', startedAt: 1_000_000 });
+    Object.assign(s.trials[2]!, { state: 'running', startedAt: 1_100_000 });
+    const now = 1_200_000;
+    expect(runningCost(p, s.trials[1]!, now)).toBeCloseTo(0.02); // 200 s on cpu
+    expect(runningCost(p, s.trials[2]!, now)).toBeCloseTo(0.1); // 100 s on gpu
+    expect(runningCost(p, s.trials[3]!, now)).toBe(0); // not started
+    expect(totalSpend(p, s, now)).toBeCloseTo(0.52);
+    // $0.48 left at $0.0011/s: 436.4 s, then one millisecond more to pass it.
+    expect(msUntilBudgetPassed(p, s, now)).toBe(Math.ceil(0.48 / (0.0011 / 1000)) + 1);
+    const later = now + msUntilBudgetPassed(p, s, now)!;
+    expect(totalSpend(p, s, later)).toBeGreaterThan(1);
+    expect(totalSpend(p, s, later - 2)).toBeLessThanOrEqual(1);
+    expect(budgetPassed(p, s, later)).toBe('budget $1.00 passed: $1.00 spent with this trial running');
+    // Already past: wake at once. Nothing running, or no budget: nothing to wait for.
+    expect(msUntilBudgetPassed(p, s, now + 10_000_000)).toBe(1);
+    expect(msUntilBudgetPassed(plan(), s, now)).toBeNull();
+    for (const t of s.trials) if (t.state === 'running') t.state = 'stopped';
+    expect(msUntilBudgetPassed(p, s, now)).toBeNull();
+  });
+
+  it('a running trial that has cost more than expected counts at what it has cost', () => {
+    const p = plan({ budget: 1, trialEstimateMs: 60_000 });
+    const s = initialStatus(p, 'sweep/penguins/v2.0');
+    // Expected $0.06 on gpu; running for 960 s: $0.96.
+    Object.assign(s.trials[0]!, { state: 'running', startedAt: 0 });
+    expect(budgetRefusal(p, s, s.trials[2]!, 0)).toBeNull();
+    expect(budgetRefusal(p, s, s.trials[2]!, 960_000)).toBe('budget $1.00: spent $0.00, running $0.96, this trial\'s expected $0.06 would pass it');
+  });
+
+  it('the summary counts stopped trials and says the budget ran out; small sums keep their digits', () => {
+    const p = plan({ budget: 0.05 });
+    const s = initialStatus(p, 'sweep/penguins/v2.0');
+    Object.assign(s.trials[0]!, { state: 'rejected', cost: 0.004 });
+    Object.assign(s.trials[1]!, { state: 'stopped', cost: 0.05 });
+    Object.assign(s.trials[2]!, { state: 'skipped' });
+    Object.assign(s.trials[3]!, { state: 'skipped' });
+    s.spent = spent(s);
+    expect(sweepSummary(s)).toBe('nothing released: the budget ran out before a trial was accepted; 4 trials, 1 rejected, 1 stopped, 2 skipped, spent $0.05 of $0.05');
+    Object.assign(s.trials[1]!, { state: 'failed', cost: 0.001 });
+    Object.assign(s.trials[2]!, { state: 'rejected', cost: 0.002 });
+    Object.assign(s.trials[3]!, { state: 'rejected', cost: 0.002 });
+    s.spent = spent(s);
+    expect(sweepSummary(s)).toBe('nothing released: no trial passed the gate; 4 trials, 3 rejected, 1 failed, spent $0.0090 of $0.05');
   });
 });

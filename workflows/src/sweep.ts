@@ -1,6 +1,6 @@
 import {
   CancellationScope, ChildWorkflowFailure, ParentClosePolicy, condition, executeChild, isCancellation,
-  proxyActivities, setCurrentDetails, setHandler, workflowInfo,
+  patched, proxyActivities, setCurrentDetails, setHandler, workflowInfo,
 } from '@temporalio/workflow';
 import type { ControlActivities, SweepPlan } from '@cd4ml/activities';
 import { describeSetting } from '@cd4ml/contracts/sweep-params';
@@ -9,7 +9,9 @@ import type { TrainingRequestInput, TrainingResult } from '@cd4ml/contracts/trai
 import { retry, surfaced } from './activity-options.ts';
 import { trainModel } from './train-model.ts';
 import { sweepStatusQuery } from './sweep-query.ts';
-import { bestTrial, budgetRefusal, endedRow, initialStatus, spent, sweepSummary } from './sweep-trials.ts';
+import {
+  bestTrial, budgetPassed, budgetRefusal, endedRow, initialStatus, msUntilBudgetPassed, runningCost, spent, sweepReport, sweepSummary, totalSpend,
+} from './sweep-trials.ts';
 
 const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry });
 
@@ -23,12 +25,13 @@ export async function sweep(request: SweepRequestInput): Promise<SweepResult> {
     throw surfaced(err);
   });
   const status = initialStatus(plan, workflowInfo().workflowId);
-  setHandler(sweepStatusQuery, () => status);
+  // While trials run, spent counts them so far too (as the budget does).
+  setHandler(sweepStatusQuery, () => status.state === 'running' && plan.budget !== null ? { ...status, spent: totalSpend(plan, status, Date.now()) } : status);
   const results = new Map<number, TrainingResult>();
 
   await runTrials(plan, status, results);
   const best = bestTrial(status);
-  const release = best ? await releaseBest(plan, best, results.get(best.n)!) : undefined;
+  const release = best ? await releaseBest(plan, status, best, results.get(best.n)!) : undefined;
   if (best) status.best = best.n;
   await discardTheRest(plan, status, results);
   status.state = release ? 'released' : 'nothing-released';
@@ -37,54 +40,114 @@ export async function sweep(request: SweepRequestInput): Promise<SweepResult> {
   return { ...status, ...(release ? { release } : {}) };
 }
 
+/** The trials of one sweep as they run: the child scopes the budget watch may cancel, and why it did. */
+interface TrialsRun {
+  plan: SweepPlan;
+  status: SweepStatus;
+  results: Map<number, TrainingResult>;
+  scopes: Map<number, CancellationScope>;
+  /** Trials the budget stopped, and why. */
+  stopped: Map<number, string>;
+}
+
+/** Histories from before the budget watch start no timer for it. */
+export const SWEEP_BUDGET_PATCH = 'sweep-budget-watch';
+
 /** Starts the trials in order, at most `parallel` at once, skipping those the budget does not allow. */
 async function runTrials(plan: SweepPlan, status: SweepStatus, results: Map<number, TrainingResult>): Promise<void> {
+  const run: TrialsRun = { plan, status, results, scopes: new Map(), stopped: new Map() };
   let running = 0;
+  // Bumped whenever a trial starts or ends, so the budget watch recounts.
+  let changes = 0;
   const ended: Promise<void>[] = [];
+  const watch = plan.budget !== null && patched(SWEEP_BUDGET_PATCH) ? new CancellationScope() : undefined;
+  void watch?.run(() => watchBudget(run, () => changes)).catch((err: unknown) => {
+    if (!isCancellation(err)) throw err;
+  });
   try {
     for (const trial of status.trials) {
       await condition(() => running < plan.parallel);
-      const refusal = budgetRefusal(plan, status, trial);
+      // Once the budget has been passed, nothing more starts.
+      const refusal = run.stopped.size ? `${run.stopped.values().next().value}: no more trials start` : budgetRefusal(plan, status, trial, Date.now());
       if (refusal) {
         trial.state = 'skipped';
         trial.reason = refusal;
         continue;
       }
       running++;
-      ended.push(runTrial(plan, status, trial, results).finally(() => void running--));
+      changes++;
+      ended.push(runTrial(run, trial).finally(() => {
+        running--;
+        changes++;
+      }));
     }
     await Promise.all(ended);
   } catch (err) {
     // Cancelled: the trials are cancelled with the sweep; wait until each has switched its machine off.
     if (isCancellation(err)) await CancellationScope.nonCancellable(() => Promise.allSettled(ended));
     throw err;
+  } finally {
+    watch?.cancel();
+  }
+}
+
+/**
+ * Waits until the running trials take the total spend past the budget (recounting
+ * whenever a trial starts or ends), then stops every running trial: past the budget,
+ * each further second of any of them adds to the overrun.
+ */
+async function watchBudget(run: TrialsRun, changes: () => number): Promise<void> {
+  const { plan, status } = run;
+  for (;;) {
+    const seen = changes();
+    const ms = msUntilBudgetPassed(plan, status, Date.now());
+    if (ms === null) {
+      // Nothing running can pass it: wait for a trial to start or end.
+      await condition(() => changes() !== seen);
+      continue;
+    }
+    if (await condition(() => changes() !== seen, ms)) continue;
+    const why = budgetPassed(plan, status, Date.now());
+    for (const t of status.trials) {
+      if (t.state !== 'running' || run.stopped.has(t.n)) continue;
+      run.stopped.set(t.n, why);
+      run.scopes.get(t.n)?.cancel();
+    }
+    // Nothing may start before the stopped trials have ended and been counted.
+    await condition(() => changes() !== seen);
   }
 }
 
 /** One trial as a child training; its failure is the trial's, not the sweep's. */
-async function runTrial(plan: SweepPlan, status: SweepStatus, trial: SweepTrialStatus, results: Map<number, TrainingResult>): Promise<void> {
+async function runTrial(run: TrialsRun, trial: SweepTrialStatus): Promise<void> {
+  const { plan, status } = run;
   trial.state = 'running';
-  const started = Date.now();
+  trial.startedAt = Date.now();
+  // Its own scope, so the budget watch can stop this trial alone; a cancelled sweep still cancels it.
+  const scope = new CancellationScope();
+  run.scopes.set(trial.n, scope);
   try {
-    const result = await executeChild(trainModel, {
+    const result = await scope.run(() => executeChild(trainModel, {
       workflowId: trial.workflowId,
       args: [trialRequest(plan, status, trial)],
       // A sweep that goes away takes its trials with it, and they still switch their machines off.
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-    });
-    results.set(trial.n, result);
+    }));
+    run.results.set(trial.n, result);
     endedRow(trial, plan.metric, result);
   } catch (err) {
-    if (isCancellation(err)) {
+    const stoppedWhy = run.stopped.get(trial.n);
+    if (isCancellation(err) && !stoppedWhy) {
       trial.state = 'cancelled';
       throw err;
     }
-    trial.state = 'failed';
-    trial.reason = err instanceof ChildWorkflowFailure && err.cause ? err.cause.message : String(err);
-    // No result to read the cost from: count its time at the location's price, the most it can have cost.
+    trial.state = stoppedWhy ? 'stopped' : 'failed';
+    trial.reason = stoppedWhy ?? (err instanceof ChildWorkflowFailure && err.cause ? err.cause.message : String(err));
+    // No result to read the cost from: its time on the sweep's clock at the location's price, the most it can have cost.
     const price = plan.locations.find((l) => l.name === trial.location)?.hourlyPrice;
-    trial.cost = typeof price === 'number' ? ((Date.now() - started) / 3_600_000) * price : null;
+    trial.cost = typeof price === 'number' ? runningCost(plan, trial, Date.now()) : null;
   } finally {
+    run.scopes.delete(trial.n);
     status.spent = spent(status);
   }
 }
@@ -100,7 +163,7 @@ function trialRequest(plan: SweepPlan, status: SweepStatus, trial: SweepTrialSta
 }
 
 /** The best candidate released under the sweep's tag, on the commit holding its params.yaml and dvc.lock. */
-async function releaseBest(plan: SweepPlan, best: SweepTrialStatus, result: TrainingResult): Promise<SweepResult['release']> {
+async function releaseBest(plan: SweepPlan, status: SweepStatus, best: SweepTrialStatus, result: TrainingResult): Promise<SweepResult['release']> {
   const { request } = plan;
   const trial = result.trial!;
   const setting = describeSetting(best.setting);
@@ -119,6 +182,7 @@ async function releaseBest(plan: SweepPlan, best: SweepTrialStatus, result: Trai
     ...(result.image ? { image: { ref: result.image.ref, digest: result.image.digest } } : {}),
     location: best.location, machine: trial.machine, durations,
     requestedBy: request.requestedBy,
+    sweep: sweepReport(status, best.n),
     reason: `${request.reason ? `${request.reason}\n\n` : ''}sweep ${request.releaseTag}: best of ${plan.settings.length} trials, trial ${best.n} (${setting})`,
   });
   best.state = 'released';

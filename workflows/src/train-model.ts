@@ -13,6 +13,7 @@ import { publishReleasePageOrWarn } from './release-page.ts';
 import { TrainingMachine, whileMachineRuns, withinMaxRuntime } from './training-machine.ts';
 import { onLocation } from './on-location.ts';
 import { runPipeline } from './pipeline.ts';
+import { withinBudget } from './training-budget.ts';
 import { setSearchAttributes } from './search-attributes.ts';
 
 const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry });
@@ -50,8 +51,9 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
     outcome = await withinMaxRuntime(plan, async () => {
       const started = await machine.start();
       const queue = started.taskQueue ?? locationTaskQueue(plan.request.location);
-      return whileMachineRuns(plan, started, () =>
-        onLocation({ plan, queue, progress, notes }, (steps) => runPipeline({ plan, machine: started, image, progress }, steps)));
+      // --budget: stopped once the machine's cost passes it (training-budget.ts).
+      return withinBudget(plan, started, () => whileMachineRuns(plan, started, () =>
+        onLocation({ plan, queue, progress, notes }, (steps) => runPipeline({ plan, machine: started, image, progress }, steps))));
     });
   } catch (err) {
     if (isCancellation(err)) ended = 'cancelled';

@@ -23,7 +23,7 @@ export interface ModelPredictions {
 const MAX_POINTS = 400;
 const PANEL = 260;
 
-async function render(spec: TopLevelSpec): Promise<string> {
+export async function render(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();

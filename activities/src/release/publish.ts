@@ -2,10 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import {
   FailureType, HoldoutSet, ReleaseManifest, SmokeSet, latestKey, releaseKey,
-  type CandidateRef, type Check, type GateComparison, type Metrics, type PlotFile, type TensorSpec,
+  type CandidateRef, type Check, type SweepReport, type GateComparison, type Metrics, type PlotFile, type TensorSpec,
 } from '@cd4ml/contracts';
 import { readManifest } from './baseline.ts';
 import { renderReport } from './report.ts';
+import { sweepPlot } from './sweep-report.ts';
 import type { ReleaseStore } from '@cd4ml/stores';
 
 export interface PublishInput {
@@ -28,6 +29,8 @@ export interface PublishInput {
   durations: Record<string, number>;
   requestedBy: string;
   reason: string;
+  /** A sweep's best trial: the report gets the trial table and the plot of the metric per setting. */
+  sweep?: SweepReport;
 }
 
 /**
@@ -85,7 +88,11 @@ export async function publishRelease(store: ReleaseStore, input: PublishInput): 
   });
   await store.copy(`${input.candidate.key}/${input.candidate.files.model}`, `${key}/model.onnx`);
   for (const plot of input.plots ?? []) await store.copy(`${input.candidate.key}/${plot.file}`, `${key}/${plot.file}`);
-  await store.putText(`${key}/report.md`, renderReport(manifest));
+  if (input.sweep) {
+    const plot = await sweepPlot(input.sweep);
+    await store.putText(`${key}/${plot.file}`, plot.svg);
+  }
+  await store.putText(`${key}/report.md`, renderReport(manifest, input.sweep));
   await store.putText(`${key}/release.json`, JSON.stringify(manifest, null, 2) + '\n');
   await store.putText(latestKey(input.project), JSON.stringify({ tag: input.tag }) + '\n');
   await store.removePrefix(input.candidate.key);

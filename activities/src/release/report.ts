@@ -1,4 +1,5 @@
-import type { ReleaseManifest } from '@cd4ml/contracts';
+import type { ReleaseManifest, SweepReport } from '@cd4ml/contracts';
+import { SWEEP_PLOT, sweepSection } from './sweep-report.ts';
 
 const fmt = (v: number | number[] | undefined): string =>
   v === undefined ? '-' : Array.isArray(v) ? v.map((x) => x.toFixed(4)).join(', ') : Number.isInteger(v) ? String(v) : v.toFixed(4);
@@ -42,8 +43,8 @@ function decisionLines(m: ReleaseManifest): string[] {
 const plotLines = (m: ReleaseManifest): string[] =>
   m.plots?.length ? ['## Plots', '', ...m.plots.flatMap((p) => [`![${p.title}](${p.file})`, '']), ''] : [];
 
-/** report.md: what a reviewer reads on the release page. */
-export function renderReport(m: ReleaseManifest): string {
+/** report.md: what a reviewer reads on the release page; a sweep's has its trials too. */
+export function renderReport(m: ReleaseManifest, sweep?: SweepReport): string {
   return [
     `# ${m.project} ${m.tag}`,
     '',
@@ -51,6 +52,7 @@ export function renderReport(m: ReleaseManifest): string {
     `Requested by ${m.requestedBy}${m.reason ? `: ${m.reason}` : ''}.`,
     '',
     ...decisionLines(m),
+    ...(sweep ? sweepSection(sweep, SWEEP_PLOT) : []),
     `## Metrics against the baseline (${m.baseline ? m.baseline.tag : 'none: first model'})`,
     '',
     ...metricRows(m),

@@ -49,6 +49,14 @@ export async function resolveTraining(
       FailureType.UnknownLocation,
     );
   }
+  if (request.budget !== undefined && (location.provider !== 'ec2' || location.hourlyPrice === undefined)) {
+    throw ApplicationFailure.nonRetryable(
+      location.provider === 'ec2'
+        ? `--budget ${request.budget} needs the location's price: set locations.${request.location}.hourlyPrice (USD per hour) in ${request.configPath}`
+        : `--budget ${request.budget} needs a location with a price: "${request.location}" is a ${location.provider} location, which has none; train on an ec2 location with hourlyPrice`,
+      FailureType.ConfigInvalid,
+    );
+  }
   const store = config.store ?? deps.defaultStore;
   if (config.gitlab) {
     // Now rather than after the training: the release page needs its token and links GitLab accepts.

@@ -4,7 +4,7 @@ import { parseGrid, sweepWorkflowId, type SweepRequestInput, type SweepResult, t
 import { connectClient } from '../connection.ts';
 import { startSweep } from '../start-sweep.ts';
 import { renderSweepStatus } from '../render-sweep.ts';
-import { nonNegative, positiveInt } from './parse-options.ts';
+import { positiveInt, positiveNumber } from './parse-options.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -21,7 +21,7 @@ export function sweepCommand(program: Command): void {
     .option('--seed <s>', 'seed of --random', (v) => Number.parseInt(v, 10), 0)
     .option('--parallel <n>', 'trials at a time', positiveInt('--parallel'))
     .option('--location <name>', 'where the trials run (repeatable: spread over them)', collect, [])
-    .option('--budget <usd>', 'no trial starts that would pass this many USD (from the locations\' hourlyPrice)', nonNegative('--budget'))
+    .option('--budget <usd>', 'no trial starts that would pass this many USD (from the locations\' hourlyPrice)', positiveNumber('--budget'))
     .option('--trial-estimate <duration>', 'a trial\'s expected machine time before any has ended, for --budget (default: maxRuntime)')
     .option('--branch <branch>', 'branch to train', 'main')
     .option('--commit <sha>', 'commit to train (default: the branch head)')

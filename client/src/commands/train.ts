@@ -5,6 +5,7 @@ import { startTraining } from '../start-training.ts';
 import { watchTraining } from '../watch-training.ts';
 import { renderOutcome } from '../render.ts';
 import { exitCodeOf } from './exit-codes.ts';
+import { positiveNumber } from './parse-options.ts';
 
 export function trainCommand(program: Command): void {
   program
@@ -19,11 +20,13 @@ export function trainCommand(program: Command): void {
     .option('--reason <text>', 'why: shown on the release', 'cli')
     .option('--requested-by <who>', 'who asks', process.env.USER ?? 'cli')
     .option('--config <path>', 'cd4ml.yaml path in the repository', 'cd4ml.yaml')
+    .option('--budget <usd>', 'stop the training (failed as BudgetExceeded) once its machine time x the location\'s hourlyPrice passes this many USD', positiveNumber('--budget'))
     .option('--no-wait', 'start (or find) the training and return its id')
     .action(async (o) => {
       await trainAndFollow({
         project: o.project, repoUrl: o.repo, branch: o.branch, commit: o.commit, releaseTag: o.tag,
         location: o.location, reason: o.reason, requestedBy: o.requestedBy, configPath: o.config,
+        ...(o.budget !== undefined ? { budget: o.budget } : {}),
       }, o.wait);
     });
 }
