@@ -4,6 +4,7 @@ import { resolveTraining } from './resolve/resolve-training.ts';
 import { findNewData } from './resolve/find-new-data.ts';
 import { requestLease, isWorkflowRunning } from './lease/lease.ts';
 import { createComputeActivities } from './compute/index.ts';
+import type { ComputeContext } from './compute/context.ts';
 import { evaluateCandidate } from './gate/evaluate-candidate.ts';
 import { publishRelease, type PublishInput } from './release/publish.ts';
 import { openStore } from '@cd4ml/stores';
@@ -22,7 +23,7 @@ export interface ControlDeps {
   /** Release store used when cd4ml.yaml names none. */
   defaultStore: string;
   /** Where a cloud machine's location worker connects to (filled into EC2 user data; no secrets). */
-  userData?: { temporalAddress: string; temporalNamespace: string; cd4mlSource: string };
+  userData?: ComputeContext['userData'];
   /** Scratch space for image builds and the builders' storage. */
   imageDir: string;
   builders: BuilderSettings;

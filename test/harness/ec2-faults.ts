@@ -1,4 +1,4 @@
-import { EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { EC2Client, StopInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { MOTO_CREDENTIALS } from './moto.ts';
 import { PassThrough } from './pass-through.ts';
 
@@ -30,6 +30,13 @@ export class Ec2Faults {
   /** Instances ended for capacity by this proxy, and the reason their descriptions carry. */
   private readonly doomed = new Map<string, { code: string; message: string }>();
   private pageSize: number | undefined;
+  /** Instances whose next accepted start ends back in stopped for capacity. */
+  private readonly startFailsAfterAccept = new Set<string>();
+  /** Instances sent back to stopped for capacity by this proxy: how many more descriptions still say pending. */
+  private readonly stoppedForCapacity = new Map<string, { pendingLeft: number }>();
+  private launchTimes = false;
+  /** instance id -> its last start through this proxy (epoch ms): AWS's LaunchTime, which moto leaves at the first launch. */
+  private readonly startedAt = new Map<string, number>();
   /** Called (and awaited) once moto launched an instance, before the caller gets the answer. */
   onLaunched: ((instanceId: string) => void | Promise<void>) | undefined;
 
@@ -52,13 +59,15 @@ export class Ec2Faults {
           if (fault) return errorAnswer(fault);
         }
         const action = params.get('Action');
+        // AWS sets LaunchTime when the start is asked for; recorded before moto runs it, so no description in between is stale.
+        if (action === 'StartInstances' && self.launchTimes) for (const id of instanceIdsOf(params)) self.startedAt.set(id, Date.now());
         const token = params.get('ClientToken');
         if (action === 'RunInstances' && token && self.replayTokens && self.tokens.has(token)) {
           // AWS: the same token within its lifetime answers with the original instance, whatever became of it.
           return { status: 200, contentType: 'text/xml', body: self.tokens.get(token)! };
         }
         if (action === 'DescribeInstances') {
-          const ids = [...params.entries()].filter(([k]) => /^InstanceId\.\d+$/.test(k)).map(([, v]) => v);
+          const ids = instanceIdsOf(params);
           if (ids.length && ids.every((id) => self.isHidden(id))) {
             return errorAnswer({ code: 'InvalidInstanceID.NotFound', message: `The instance ID '${ids.join(', ')}' does not exist`, status: 400 });
           }
@@ -96,6 +105,14 @@ export class Ec2Faults {
           await self.onLaunched?.(instanceId);
           return undefined;
         }
+        if (action === 'StartInstances' && xml.includes('<StartInstancesResponse')) {
+          const doomed = instanceIdsOf(params!).filter((id) => self.startFailsAfterAccept.delete(id));
+          if (!doomed.length) return undefined;
+          // Accepted (pending), then no room to place it: AWS puts it back to stopped with a capacity reason.
+          await self.motoEc2.send(new StopInstancesCommand({ InstanceIds: doomed }));
+          for (const id of doomed) self.stoppedForCapacity.set(id, { pendingLeft: 1 });
+          return Buffer.from(xml.replace(/<currentState>[\s\S]*?<\/currentState>/g, '<currentState><code>0</code><name>pending</name></currentState>'), 'utf8');
+        }
         if (action === 'DescribeInstances' && xml.includes('<reservationSet>')) return Buffer.from(self.rewriteDescription(xml), 'utf8');
         return undefined;
       },
@@ -117,7 +134,19 @@ export class Ec2Faults {
       return !(ids.length && ids.every((id) => this.isHidden(id)));
     }).map((item) => {
       const id = /<instanceId>(i-[0-9a-f]+)<\/instanceId>/.exec(item)?.[1];
-      const reason = id ? this.doomed.get(id) : undefined;
+      if (!id) return item;
+      const started = this.startedAt.get(id);
+      if (started !== undefined) item = item.replace(/<launchTime>[^<]*<\/launchTime>/, `<launchTime>${new Date(started).toISOString()}</launchTime>`);
+      const sentBack = this.stoppedForCapacity.get(id);
+      if (sentBack && sentBack.pendingLeft > 0) {
+        sentBack.pendingLeft--;
+        return item.replace(/<instanceState>[\s\S]*?<\/instanceState>/, '<instanceState><code>0</code><name>pending</name></instanceState>');
+      }
+      if (sentBack && /<name>stopped<\/name>/.test(item)) {
+        return item.replace(/<stateReason>[\s\S]*?<\/stateReason>/,
+          '<stateReason><code>Server.InsufficientInstanceCapacity</code><message>Server.InsufficientInstanceCapacity: Insufficient capacity.</message></stateReason>');
+      }
+      const reason = this.doomed.get(id);
       if (!reason) return item;
       return item
         .replace(/<stateReason>[\s\S]*?<\/stateReason>/, `<stateReason><code>${reason.code}</code><message>${reason.message}</message></stateReason>`)
@@ -144,6 +173,19 @@ export class Ec2Faults {
   /** Tag-filtered DescribeInstances answers in pages of this many reservations (NextToken for the rest). */
   paginate(pageSize: number | undefined): void {
     this.pageSize = pageSize;
+  }
+
+  /** StartInstances of this instance is accepted (pending), then it goes back to stopped with Server.InsufficientInstanceCapacity. */
+  capacityStopsAfterStart(instanceId: string): void {
+    this.startFailsAfterAccept.add(instanceId);
+  }
+
+  /**
+   * DescribeInstances gives each instance started through this proxy its last start as LaunchTime, as AWS does
+   * (moto keeps the first launch's). Kept across clear(): it is how AWS behaves, not a fault.
+   */
+  trackLaunchTimes(on = true): void {
+    this.launchTimes = on;
   }
 
   /** StartInstances of this instance fails with InsufficientInstanceCapacity. */
@@ -179,6 +221,8 @@ export class Ec2Faults {
     this.hidden.clear();
     this.capacityEnds = undefined;
     this.pageSize = undefined;
+    this.startFailsAfterAccept.clear();
+    this.stoppedForCapacity.clear();
     this.onLaunched = undefined;
   }
 
@@ -196,6 +240,11 @@ export class Ec2Faults {
     await this.proxy.stop();
     this.motoEc2.destroy();
   }
+}
+
+/** The InstanceId.N values of a query-API call. */
+function instanceIdsOf(params: URLSearchParams): string[] {
+  return [...params.entries()].filter(([k]) => /^InstanceId\.\d+$/.test(k)).map(([, v]) => v);
 }
 
 function errorAnswer(fault: { code: string; message: string; status?: number }) {

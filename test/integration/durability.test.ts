@@ -8,6 +8,7 @@ import { Stack } from '../harness/stack.ts';
 import type { WorkerProcess } from '../harness/worker-process.ts';
 import { REPO_ROOT } from '../harness/paths.ts';
 import { activityRuns, runsOf, progressOf, slowTrainStage, waitForDvcStage, waitUntil } from '../harness/training-probes.ts';
+import { expectReleasedOnce, storeEntries } from '../harness/peer-checks.ts';
 
 /** Crash, cancel and queueing behaviour, with workers as real OS processes. */
 describe('durability (workers as processes, real Temporal, dvc, git)', () => {
@@ -21,6 +22,7 @@ describe('durability (workers as processes, real Temporal, dvc, git)', () => {
     [control, location] = await Promise.all([stack.spawnWorker('control'), stack.spawnWorker('location')]);
   });
   afterAll(async () => stack?.stop());
+  const peers = () => ({ store: stack.store, project: 'penguins', repo: stack.example.repoUrl });
 
 
   it('queues a second training for a busy location: it waits, visibly, then runs', async () => {
@@ -93,6 +95,7 @@ describe('durability (workers as processes, real Temporal, dvc, git)', () => {
     expect(runsOf(runs, 'publishRelease')).toHaveLength(1);
     expect((await stack.example.tags()).filter((t) => t === 'crash-location')).toHaveLength(1);
     expect(stack.released('crash-location')).toBe(true);
+    await expectReleasedOnce(peers(), 'crash-location', result);
   });
 
   it('a control worker killed mid-repro is replaced and the training completes once', async () => {
@@ -108,6 +111,13 @@ describe('durability (workers as processes, real Temporal, dvc, git)', () => {
     expect(runsOf(runs, 'publishRelease')).toHaveLength(1);
     expect((await stack.example.tags()).filter((t) => t === 'crash-control')).toHaveLength(1);
     expect(stack.released('crash-control')).toBe(true);
+    // At the peers: the store holds exactly this release once, and the remote's tag is at its commit.
+    await expectReleasedOnce(peers(), 'crash-control', result);
+    // Every release folder in the store is a tag on the remote; the newest is this one.
+    const tags = await stack.example.tags();
+    const releases = (await storeEntries(stack.store, 'penguins')).filter((e) => e !== 'latest.json' && e !== '.candidates');
+    expect(releases.filter((r) => !tags.includes(r))).toEqual([]);
+    expect(JSON.parse(await readFile(path.join(stack.store, 'penguins', 'latest.json'), 'utf8'))).toEqual({ tag: 'crash-control' });
   });
 });
 

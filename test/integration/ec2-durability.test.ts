@@ -6,7 +6,9 @@ import { Stack } from '../harness/stack.ts';
 import { Moto } from '../harness/moto.ts';
 import { SimulatedFleet } from '../harness/ec2-fleet.ts';
 import type { WorkerProcess } from '../harness/worker-process.ts';
+import { EC2Client, paginateDescribeInstances } from '@aws-sdk/client-ec2';
 import { activityRuns, progressOf, runsOf } from '../harness/training-probes.ts';
+import { expectReleasedOnce, storeEntries } from '../harness/peer-checks.ts';
 
 /** A small seeded generator, so a failing sequence of kill points can be replayed (CD4ML_KILL_SEED). */
 function mulberry32(seed: number): () => number {
@@ -77,9 +79,24 @@ describe('EC2 trainings survive control-worker crashes (moto, workers as process
       const mine = (await fleet.instances()).filter((x) => x.workflowId === `train/penguins/${tag}`);
       expect(mine.map((x) => x.state), `instances of ${tag} (seed ${seed}, killed at ${stage})`).toEqual(['terminated']);
       expect(stack.released(tag)).toBe(true);
+      // At the peers: the store's files of this release, once; the remote's tag at its commit.
+      await expectReleasedOnce({ store: stack.store, project: 'penguins', repo: stack.example.repoUrl }, tag, result);
     }
     expect(await fleet.running()).toEqual([]);
     const tags = await stack.example.tags();
     for (let i = 0; i <= runs; i++) expect(tags.filter((t) => t === `k${i}`)).toHaveLength(1);
+    const all = Array.from({ length: runs + 1 }, (_, i) => `k${i}`);
+    expect((await storeEntries(stack.store, 'penguins')).filter((e) => e !== 'latest.json' && e !== '.candidates')).toEqual(all);
+    // Every instance moto ever saw, tagged or not, terminated ones included: one per training, none running.
+    const ec2 = new EC2Client(moto.clientConfig());
+    try {
+      const seen = [];
+      for await (const page of paginateDescribeInstances({ client: ec2 }, {})) seen.push(...(page.Reservations ?? []).flatMap((r) => r.Instances ?? []));
+      expect(seen.map((i) => i.Tags?.find((t) => t.Key === 'cd4ml:workflow-id' || t.Key === 'cd4ml:last-workflow-id')?.Value ?? '(untagged)').sort())
+        .toEqual(all.map((t) => `train/penguins/${t}`));
+      expect(new Set(seen.map((i) => i.State?.Name))).toEqual(new Set(['terminated']));
+    } finally {
+      ec2.destroy();
+    }
   }, 900_000);
 });

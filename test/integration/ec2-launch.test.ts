@@ -159,6 +159,22 @@ describe('EC2 launches as AWS behaves (moto behind a fault proxy, real Temporal,
     expect((await fleet.instances()).find((i) => i.instanceId === deskInstance)?.state).toBe('stopped');
   }, 120_000);
 
+  it('a person\'s instance that StartInstances accepts and EC2 then puts back to stopped for capacity fails at once as CapacityUnavailable', async () => {
+    faults.clear();
+    faults.capacityStopsAfterStart(deskInstance);
+    const handle = await stack.startTraining({ releaseTag: 's2', location: 'desk' });
+    const failure = await failureOf(handle);
+    expect(failure.type).toBe(FailureType.CapacityUnavailable);
+    expect(failure.message).toMatch(new RegExp(`no capacity to start instance ${deskInstance} \\(g4dn\\.2xlarge in us-east-1a\\) right now \\(Server\\.InsufficientInstanceCapacity\\)`));
+    expect(failure.message).toMatch(/Try again later, change the instance's type .*modify-instance-attribute/);
+    // Once, not retried, and not after the 10-minute wait for running (this test's timeout is 2 minutes).
+    const starts = runsOf(await activityRuns(handle), 'startMachine');
+    expect(starts).toEqual([expect.objectContaining({ attempt: 1, outcome: 'failed' })]);
+    // At moto: one start asked for, and the instance is stopped again.
+    expect(faults.calls.filter((c) => c.params.get('Action') === 'StartInstances')).toHaveLength(1);
+    expect((await fleet.instances()).find((i) => i.instanceId === deskInstance)?.state).toBe('stopped');
+  }, 120_000);
+
   it('an instance DescribeInstances does not know for a while after launch is waited for, not launched again', async () => {
     faults.clear();
     faults.rememberClientTokens();

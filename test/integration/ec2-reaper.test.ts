@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  DescribeImagesCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand, StartInstancesCommand, StopInstancesCommand,
+  CreateTagsCommand, DescribeImagesCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand, StartInstancesCommand, StopInstancesCommand,
   TerminateInstancesCommand, type Instance,
 } from '@aws-sdk/client-ec2';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
@@ -39,6 +39,8 @@ describe('EC2 reaper and lost machines (moto, real Temporal schedules, dvc, git)
   let faults: Ec2Faults;
   let fleet: SimulatedFleet;
   let ec2: EC2Client;
+  /** EC2 as cd4ml sees it (through the fault proxy): what a person does at the console goes this way too. */
+  let viaProxy: EC2Client;
   let desk: string;
   let config: (twinRegion: string) => string;
   const previousEvery = process.env.CD4ML_REAPER_EVERY;
@@ -62,7 +64,10 @@ describe('EC2 reaper and lost machines (moto, real Temporal schedules, dvc, git)
     moto = await Moto.start();
     Object.assign(process.env, moto.env());
     faults = await Ec2Faults.start(moto.endpoint);
+    // As AWS: every start sets LaunchTime (moto keeps the first launch's). The reaper judges "started by cd4ml" from it.
+    faults.trackLaunchTimes();
     ec2 = new EC2Client(moto.clientConfig());
+    viaProxy = new EC2Client({ ...moto.clientConfig(), endpoint: faults.endpoint });
     await moto.createLaunchTemplate();
     const ami = await moto.amiId();
     const own = await ec2.send(new RunInstancesCommand({ ImageId: ami, InstanceType: 'g4dn.2xlarge', MinCount: 1, MaxCount: 1 }));
@@ -92,6 +97,7 @@ describe('EC2 reaper and lost machines (moto, real Temporal schedules, dvc, git)
     await faults?.stop();
     await moto?.stop();
     ec2?.destroy();
+    viaProxy?.destroy();
     if (previousEvery === undefined) delete process.env.CD4ML_REAPER_EVERY;
     else process.env.CD4ML_REAPER_EVERY = previousEvery;
   });
@@ -159,11 +165,39 @@ describe('EC2 reaper and lost machines (moto, real Temporal schedules, dvc, git)
     await waitUntil('the desk stopped', async () => (await describeOne(ec2, desk))?.State?.Name === 'stopped', 30_000);
   }, 300_000);
 
+  it('a person\'s instance that still names its ended training, started by hand after it, is left alone (judged from LaunchTime)', async () => {
+    // As an instance tagged before hand-backs existed (or whose hand-back failed) would be: it names train/penguins/d1, which ended.
+    const ended = (await stack.client.workflow.getHandle('train/penguins/d1').describe()).closeTime!.getTime();
+    await ec2.send(new CreateTagsCommand({ Resources: [desk], Tags: [{ Key: 'cd4ml:workflow-id', Value: 'train/penguins/d1' }] }));
+    expect((await describeOne(ec2, desk))?.State?.Name).toBe('stopped');
+    await viaProxy.send(new StartInstancesCommand({ InstanceIds: [desk] }));
+    const startedByHand = Date.now();
+    const launchTime = (await describeOne(viaProxy, desk))?.LaunchTime?.getTime();
+    expect(launchTime).toBeGreaterThan(ended);
+    const scheduleId = reaperScheduleId('us-east-1', 'desk');
+    const reports = await waitUntil('three scheduled reaper runs that saw the desk', async () => {
+      const r = (await scheduledReports(scheduleId, startedByHand + 500)).filter((x) => x.checked > 0);
+      return r.length >= 3 ? r : undefined;
+    }, 60_000);
+    for (const r of reports) {
+      expect(r.reaped).toEqual([]);
+      const kept = r.kept.find((k) => k.instanceId === desk);
+      expect(kept).toMatchObject({ workflowId: 'train/penguins/d1' });
+      expect(kept!.reason).toMatch(/^started .*, after cd4ml's start for train\/penguins\/d1: not cd4ml's$/);
+    }
+    expect((await describeOne(ec2, desk))?.State?.Name).toBe('running');
+    await ec2.send(new StopInstancesCommand({ InstanceIds: [desk] }));
+    await waitUntil('the desk stopped', async () => (await describeOne(ec2, desk))?.State?.Name === 'stopped', 30_000);
+  }, 300_000);
+
   it('the scheduled reaper stops a person\'s instance whose training was terminated without cleanup', async () => {
     await slowTrainStage(stack.example, 120);
     const handle = await stack.startTraining({ releaseTag: 'd2', location: 'desk' });
     await waitForDvcStage(handle, 'train');
-    expect(tagOf(await describeOne(ec2, desk), 'cd4ml:workflow-id')).toBe('train/penguins/d2');
+    const tagged = await describeOne(viaProxy, desk);
+    expect(tagOf(tagged, 'cd4ml:workflow-id')).toBe('train/penguins/d2');
+    // cd4ml's own start set LaunchTime (as on AWS), right after it tagged the instance.
+    expect(tagged!.LaunchTime!.getTime()).toBeGreaterThanOrEqual(Date.parse(tagOf(tagged, 'cd4ml:started-at')!));
     const before = Date.now();
     await handle.terminate('test: killed without cleanup');
     await waitUntil('the reaper stopped the desk', async () =>
@@ -226,4 +260,33 @@ describe('EC2 reaper and lost machines (moto, real Temporal schedules, dvc, git)
     }
     await stack.example.writeFile('cd4ml.yaml', config('us-east-1'), 'cd4ml: twin back in us-east-1');
   }, 300_000);
+
+  it('the scheduled reaper follows NextToken: one run switches off orphans on every page', async () => {
+    faults.clear();
+    faults.paginate(1);
+    const ami = await moto.amiId();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      ids.push((await ec2.send(new RunInstancesCommand({
+        ImageId: ami, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1,
+        TagSpecifications: [{ ResourceType: 'instance', Tags: [
+          { Key: 'cd4ml:managed', Value: 'true' }, { Key: 'cd4ml:workflow-id', Value: `train/other/page-${i}` },
+          { Key: 'cd4ml:lifecycle', Value: 'launch-terminate' },
+        ] }],
+      }))).Instances![0]!.InstanceId!);
+    }
+    // All three become the location's in one call: the next run sees them together, one reservation per page.
+    const since = Date.now();
+    await ec2.send(new CreateTagsCommand({ Resources: ids, Tags: [{ Key: 'cd4ml:location', Value: 'twin' }] }));
+    for (const id of ids) await waitUntil(`orphan ${id} terminated`, async () => (await describeOne(ec2, id))?.State?.Name === 'terminated', 60_000);
+    // The run that did it completes (and becomes visible) a moment later; it may have started just before the tags.
+    const all = [...ids].sort().join(' ');
+    const runs = await waitUntil('the scheduled run that switched them off', async () => {
+      const r = (await scheduledReports(reaperScheduleId('us-east-1', 'twin'), since - 10_000)).map((x) => x.reaped.map((y) => y.instanceId).sort().join(' '));
+      return r.some((x) => x.includes(ids[0]!)) ? r : undefined;
+    }, 30_000);
+    expect(runs).toContain(all);
+    expect(faults.pagedCalls()).toBeGreaterThanOrEqual(2);
+    faults.paginate(undefined);
+  }, 180_000);
 });

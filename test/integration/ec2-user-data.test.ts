@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import { locationTaskQueue } from '@cd4ml/contracts';
 import { DevServer } from '../harness/dev-server.ts';
+import { TlsFronts } from '../harness/tls-proxy.ts';
 import { REPO_ROOT } from '../harness/paths.ts';
 import { FakeImds } from '../fakes/imds.ts';
 
@@ -28,7 +29,11 @@ const STUBS: Record<string, string> = {
   pip3: `${RECORD}exit 0\n`,
   sudo: `${RECORD}exec "$@"\n`,
   // The AWS CLI as the instance role would answer `ssm get-parameter --with-decryption --query Parameter.Value --output text`.
-  aws: `${RECORD}[ "$1 $2" = "ssm get-parameter" ] && printf '%s\\n' "$STUB_SSM_VALUE" && exit 0\nexit 254\n`,
+  // With STUB_SSM_DIR, each parameter's value is the file named for it (slashes as underscores).
+  aws: `${RECORD}[ "$1 $2" = "ssm get-parameter" ] || exit 254
+f="\${STUB_SSM_DIR:-/nonexistent}/$(printf %s "$4" | tr / _)"
+if [ -f "$f" ]; then cat "$f"; elif [ -n "\${STUB_SSM_VALUE:-}" ]; then printf '%s\\n' "$STUB_SSM_VALUE"; else echo "ParameterNotFound: $4" >&2; exit 254; fi
+`,
   // A clone of the source, standing in for `git clone --depth 1 <source> /opt/cd4ml`: the folder becomes this checkout.
   git: `${RECORD}[ "$1" = clone ] && ln -s "$STUB_CLONE_OF" "\${@: -1}" && exit 0\nexit 1\n`,
   systemctl: `${RECORD}
@@ -231,6 +236,88 @@ describe('EC2 user data: the rendered script on a throwaway instance (fake IMDSv
     const calls = await readFile(inst.stubLog, 'utf8');
     expect(calls).toContain('aws ssm get-parameter --name /cd4ml/temporal-api-key --with-decryption --query Parameter.Value --output text');
     expect(await readFile(path.join(inst.root, 'etc/cd4ml/location.env'), 'utf8')).not.toContain(key);
+  });
+
+  it('mTLS with a private CA: the instance gets the CA and server name in user data, its client key from SSM, and its worker polls through TLS', async () => {
+    const fronts = await TlsFronts.start(dev.address);
+    try {
+      const { certs } = fronts;
+      const [caPem, certPem, keyPem] = await Promise.all([readFile(certs.ca, 'utf8'), readFile(certs.client.cert, 'utf8'), readFile(certs.client.key, 'utf8')]);
+      const { stdout: script, stderr } = await cd4mlUserData(
+        ['--config', config, '--location', 'gpu', '--tls-client-cert-ssm-parameter', '/cd4ml/tls/cert', '--tls-client-key-ssm-parameter', '/cd4ml/tls/key'],
+        { TEMPORAL_ADDRESS: fronts.mtls.address, TEMPORAL_NAMESPACE: 'default', ...fronts.ca, ...fronts.pair(certs.client), TEMPORAL_TLS_SERVER_NAME: 'localhost' },
+      );
+      // Public settings in the script; nothing of the control machine's key or certificate, nor their paths.
+      const keyBody = keyPem.split('\n').filter((l) => l && !l.startsWith('-----')).join('');
+      expect(script.replace(/\s/g, '')).not.toContain(keyBody);
+      expect(script).not.toContain(Buffer.from(keyPem).toString('base64').slice(0, 40));
+      expect(script).not.toContain(certs.client.key);
+      expect(script).not.toContain(certs.client.cert);
+      expect(script).toContain(`TEMPORAL_TLS_SERVER_CA_BASE64='${Buffer.from(caPem).toString('base64')}'`);
+      expect(script).toContain("TEMPORAL_TLS='true'");
+      expect(script).toContain("TEMPORAL_TLS_SERVER_NAME='localhost'");
+      expect(stderr).not.toContain('TEMPORAL_TLS_CLIENT_CERT_PATH is set here');
+
+      const inst = await throwawayInstance();
+      instances.push(inst);
+      const ssm = path.join(inst.dir, 'ssm');
+      await mkdir(ssm);
+      await writeFile(path.join(ssm, '_cd4ml_tls_cert'), certPem);
+      await writeFile(path.join(ssm, '_cd4ml_tls_key'), keyPem);
+      const startedAt = Date.now();
+      await runUserData(inst, script, imds, { STUB_SSM_DIR: ssm });
+
+      const tls = path.join(inst.root, 'etc/cd4ml/tls');
+      expect(await readFile(path.join(tls, 'server-ca.pem'), 'utf8')).toBe(caPem);
+      expect((await readFile(path.join(tls, 'client.key'), 'utf8')).trim()).toBe(keyPem.trim());
+      expect((await stat(path.join(tls, 'client.key'))).mode & 0o777).toBe(0o600);
+      const env = await readFile(path.join(inst.root, 'etc/cd4ml/location.env'), 'utf8');
+      expect(env).toContain(`TEMPORAL_TLS_CLIENT_KEY_PATH=${tls}/client.key\n`);
+      expect(env).toContain(`TEMPORAL_TLS_SERVER_CA_CERT_PATH=${tls}/server-ca.pem\n`);
+      expect(env).not.toContain('PRIVATE KEY');
+      const calls = await readFile(inst.stubLog, 'utf8');
+      expect(calls).toContain('aws ssm get-parameter --name /cd4ml/tls/key --with-decryption --query Parameter.Value --output text');
+
+      // The worker reaches Temporal only through the mTLS front: polling proves the settings work on the instance.
+      const queue = locationTaskQueue('gpu', imds.instanceId);
+      const deadline = Date.now() + 120_000;
+      let pollers: { identity: string; lastAccessMs: number }[] = [];
+      while (Date.now() < deadline && pollers.length === 0) {
+        pollers = (await pollersOf(queue)).filter((p) => p.lastAccessMs >= startedAt - 1000);
+        if (!pollers.length) await sleep(500);
+      }
+      const log = await readFile(path.join(inst.dir, `${UNIT}.log`), 'utf8').catch(() => '(no log)');
+      expect(pollers, `no poller on ${queue}; worker log:\n${log}`).not.toEqual([]);
+      await stopInstance(inst);
+      instances.splice(instances.indexOf(inst), 1);
+    } finally {
+      await fronts.stop();
+    }
+  });
+
+  it('with mTLS or an API key and no secret on the instance, the boot stops before the service, saying where to put it', async () => {
+    const fronts = await TlsFronts.start(dev.address);
+    try {
+      const mtls = (await cd4mlUserData(['--config', config, '--location', 'gpu'],
+        { TEMPORAL_ADDRESS: fronts.mtls.address, ...fronts.ca, ...fronts.pair(fronts.certs.client) }));
+      expect(mtls.stderr).toContain('TEMPORAL_TLS_CLIENT_CERT_PATH is set here (mTLS)');
+      const inst = await throwawayInstance();
+      instances.push(inst);
+      const failed = await runUserData(inst, mtls.stdout, imds).then(() => null, (err: { code?: number; stderr?: string }) => err);
+      expect(failed?.code).toBe(1);
+      expect(failed?.stderr).toContain(`cd4ml: Temporal asks for a client certificate (mTLS) and ${inst.root}/etc/cd4ml/tls/client.pem is missing`);
+      expect(await readFile(inst.stubLog, 'utf8').catch(() => '')).not.toContain('systemctl');
+
+      const key = (await cd4mlUserData(['--config', config, '--location', 'gpu'], { TEMPORAL_ADDRESS: 'temporal.example.com:7233', TEMPORAL_API_KEY: 'tcld-not-here' })).stdout;
+      const inst2 = await throwawayInstance();
+      instances.push(inst2);
+      const failed2 = await runUserData(inst2, key, imds).then(() => null, (err: { code?: number; stderr?: string }) => err);
+      expect(failed2?.code).toBe(1);
+      expect(failed2?.stderr).toContain(`cd4ml: Temporal needs an API key and ${inst2.root}/etc/cd4ml/secrets.env has none`);
+      expect(await readFile(inst2.stubLog, 'utf8').catch(() => '')).not.toContain('systemctl');
+    } finally {
+      await fronts.stop();
+    }
   });
 
   it('an AMI without /opt/cd4ml clones it from --source, then bootstraps it', async () => {

@@ -5,7 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { parseProjectConfig, type Ec2LocationConfig } from '@cd4ml/contracts';
 import { runInstancesInput } from '@cd4ml/activities/compute/ec2/launch';
-import { USER_DATA_MAX_BYTES, renderUserData } from '@cd4ml/activities/compute/ec2/user-data';
+import {
+  USER_DATA_MAX_BYTES, instanceSecretSources, instanceTemporalValues, renderUserData,
+} from '@cd4ml/activities/compute/ec2/user-data';
+import { temporalSettings } from '@cd4ml/contracts';
 import { renderLocationUserData } from '@cd4ml/client/commands/ec2';
 import { FakeImds } from '../fakes/imds.ts';
 
@@ -49,6 +52,41 @@ describe('renderUserData', () => {
   });
   it('refuses a value that could leave its quotes', async () => {
     await expect(renderUserData({ ...values, cd4mlSource: "x'; rm -rf /; '" })).rejects.toThrow(/cd4mlSource has characters that are not allowed/);
+  });
+});
+
+describe('instanceTemporalValues: what an instance gets of the Temporal settings', () => {
+  let dir: string;
+  beforeAll(async () => { dir = await mkdtemp(path.join(os.tmpdir(), 'cd4ml-instance-tls-')); });
+  afterAll(async () => rm(dir, { recursive: true, force: true }));
+  const cert = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
+
+  it('passes the public settings, never a secret or a path of this machine', async () => {
+    await writeFile(path.join(dir, 'ca.pem'), cert);
+    const settings = temporalSettings({
+      TEMPORAL_ADDRESS: 't.example.com:7233', TEMPORAL_API_KEY: 'tcld-secret', TEMPORAL_TLS_SERVER_CA_CERT_PATH: path.join(dir, 'ca.pem'),
+      TEMPORAL_TLS_SERVER_NAME: 'temporal.internal', TEMPORAL_TLS_CLIENT_CERT_PATH: '/here/c.pem', TEMPORAL_TLS_CLIENT_KEY_PATH: '/here/c.key',
+    });
+    const values = instanceTemporalValues(settings, instanceSecretSources({ CD4ML_INSTANCE_TLS_CLIENT_KEY_SSM_PARAMETER: '/k' }));
+    expect(values).toMatchObject({
+      temporalTls: 'true', temporalApiKeyExpected: 'true', temporalTlsServerName: 'temporal.internal',
+      temporalTlsServerCaBase64: Buffer.from(cert).toString('base64'), temporalTlsClientCert: 'true',
+      temporalTlsClientKeySsmParameter: '/k', temporalTlsClientCertSsmParameter: '',
+    });
+    const text = JSON.stringify(values);
+    for (const secret of ['tcld-secret', '/here/c.pem', '/here/c.key']) expect(text).not.toContain(secret);
+    await expect(renderUserData({ location: 'gpu', perInstanceQueue: 'true', cd4mlSource: '', ...values })).resolves.toContain("TEMPORAL_TLS_CLIENT_CERT='true'");
+  });
+
+  it('refuses a CA file that holds a private key, naming the variable', async () => {
+    await writeFile(path.join(dir, 'bundle.pem'), `${cert}-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n`);
+    const settings = temporalSettings({ TEMPORAL_ADDRESS: 't:7233', TEMPORAL_TLS_SERVER_CA_CERT_PATH: path.join(dir, 'bundle.pem') });
+    expect(() => instanceTemporalValues(settings, {})).toThrow(/TEMPORAL_TLS_SERVER_CA_CERT_PATH=.*bundle\.pem is not a PEM certificate file only .*the CA certificate alone/);
+  });
+
+  it('without TLS, no TLS values', () => {
+    const values = instanceTemporalValues(temporalSettings({ TEMPORAL_ADDRESS: 't:7233' }), {});
+    expect(values).toMatchObject({ temporalTls: '', temporalTlsServerCaBase64: '', temporalTlsClientCert: '', temporalApiKeyExpected: '' });
   });
 });
 

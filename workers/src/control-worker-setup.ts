@@ -7,6 +7,7 @@ import { NativeConnection, Worker, bundleWorkflowCode, type WorkerOptions } from
 import { CONTROL_TASK_QUEUE, type TemporalSettings } from '@cd4ml/contracts';
 import { createControlActivities } from '@cd4ml/activities';
 import { defaultBuilderSettings } from '@cd4ml/activities/image/builders';
+import { instanceSecretSources, instanceTemporalValues } from '@cd4ml/activities/compute/ec2/user-data';
 import { ensureSearchAttributes } from './search-attributes.ts';
 import { connectTemporal } from './connect.ts';
 import { DEFAULT_DEPLOYMENT, bundleBuildId, deploymentOptions, makeCurrentWhenPolling, type DeploymentSettings } from './deployment.ts';
@@ -67,8 +68,8 @@ export async function createControlWorker(opts: ControlWorkerOptions): Promise<C
       client,
       mirrorsDir: path.join(opts.home, 'mirrors'),
       defaultStore: opts.store,
-      // An EC2 machine's location worker connects where this worker does (its key comes from the instance, not from here).
-      userData: { temporalAddress: address, temporalNamespace: namespace, cd4mlSource: process.env.CD4ML_SOURCE ?? '' },
+      // An EC2 machine's location worker connects where this worker does; its secrets come from the instance (file or SSM), never from here.
+      userData: { ...instanceTemporalValues(opts.temporal, instanceSecretSources(process.env)), cd4mlSource: process.env.CD4ML_SOURCE ?? '' },
       imageDir: path.join(opts.home, 'images'),
       builders: defaultBuilderSettings(path.join(opts.home, 'images')),
     }),

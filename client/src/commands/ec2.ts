@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { parseProjectConfig, temporalSettings, type Ec2LocationConfig } from '@cd4ml/contracts';
-import { renderUserData, sendsCd4mlUserData } from '@cd4ml/activities/compute/ec2/user-data';
+import {
+  INSTANCE_SECRET_ENV, instanceTemporalValues, renderUserData, sendsCd4mlUserData,
+} from '@cd4ml/activities/compute/ec2/user-data';
 
 export interface UserDataRequest {
   /** cd4ml.yaml on this machine. */
@@ -12,6 +14,9 @@ export interface UserDataRequest {
   source: string;
   /** SSM parameter with the Temporal API key, read on the instance; '' for none. */
   apiKeySsmParameter: string;
+  /** SSM parameters with the instance's mTLS client certificate and key; none: the AMI provides /etc/cd4ml/tls/client.pem and client.key. */
+  clientCertSsmParameter?: string;
+  clientKeySsmParameter?: string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -52,10 +57,11 @@ export async function renderLocationUserData(req: UserDataRequest): Promise<Rend
         'SSM SecureString and pass --api-key-ssm-parameter <name> (the instance role needs ssm:GetParameter and kms:Decrypt).',
     );
   }
-  if (temporal.tlsOptions?.clientCertPath) {
+  if (temporal.tls && temporal.tlsOptions?.clientCertPath && !(req.clientCertSsmParameter && req.clientKeySsmParameter)) {
     notes.push(
-      'TEMPORAL_TLS_CLIENT_CERT_PATH is set here: certificates are files of this machine and are not in the script. Give the instance ' +
-        'its own, with TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH in /etc/cd4ml/secrets.env.',
+      'TEMPORAL_TLS_CLIENT_CERT_PATH is set here (mTLS): this machine\'s certificate and key are not in the script. The instance uses its own, ' +
+        '/etc/cd4ml/tls/client.pem and client.key: write them in your AMI build (the key root-only), or store them as SSM SecureStrings and pass ' +
+        '--tls-client-cert-ssm-parameter and --tls-client-key-ssm-parameter.',
     );
   }
   if (/^(localhost|127\.|\[?::1\]?)/.test(temporal.address)) {
@@ -72,11 +78,10 @@ export async function renderLocationUserData(req: UserDataRequest): Promise<Rend
   const script = await renderUserData({
     location: req.location,
     perInstanceQueue: cfg.instanceId ? 'false' : 'true',
-    temporalAddress: temporal.address,
-    temporalNamespace: temporal.namespace,
-    temporalTls: temporal.tls ? 'true' : '',
     cd4mlSource: req.source,
-    temporalApiKeySsmParameter: req.apiKeySsmParameter,
+    ...instanceTemporalValues(temporal, {
+      apiKeySsmParameter: req.apiKeySsmParameter, clientCertSsmParameter: req.clientCertSsmParameter, clientKeySsmParameter: req.clientKeySsmParameter,
+    }),
   });
   return { script, notes: notes.map((n) => n.trim()) };
 }
@@ -93,11 +98,16 @@ export function ec2Command(program: Command): void {
     .requiredOption('--location <name>', 'an EC2 location of cd4ml.yaml')
     .option('--config <path>', 'cd4ml.yaml on this machine', 'cd4ml.yaml')
     .option('--source <git url>', 'where the instance clones cd4ml from when its AMI has no /opt/cd4ml (default: $CD4ML_SOURCE)')
-    .option('--api-key-ssm-parameter <name>', 'SSM parameter (SecureString) the instance reads the Temporal API key from, with its role')
+    .option('--api-key-ssm-parameter <name>', `SSM parameter (SecureString) the instance reads the Temporal API key from, with its role (default: $${INSTANCE_SECRET_ENV.apiKeySsmParameter})`)
+    .option('--tls-client-cert-ssm-parameter <name>', `mTLS: SSM parameter the instance reads its client certificate from (default: $${INSTANCE_SECRET_ENV.clientCertSsmParameter})`)
+    .option('--tls-client-key-ssm-parameter <name>', `mTLS: SSM parameter (SecureString) the instance reads its client key from (default: $${INSTANCE_SECRET_ENV.clientKeySsmParameter})`)
     .action(async (o) => {
+      const env = process.env;
       const { script, notes } = await renderLocationUserData({
-        configPath: o.config, location: o.location,
-        source: o.source ?? process.env.CD4ML_SOURCE ?? '', apiKeySsmParameter: o.apiKeySsmParameter ?? '',
+        configPath: o.config, location: o.location, source: o.source ?? env.CD4ML_SOURCE ?? '',
+        apiKeySsmParameter: o.apiKeySsmParameter ?? env[INSTANCE_SECRET_ENV.apiKeySsmParameter] ?? '',
+        clientCertSsmParameter: o.tlsClientCertSsmParameter ?? env[INSTANCE_SECRET_ENV.clientCertSsmParameter],
+        clientKeySsmParameter: o.tlsClientKeySsmParameter ?? env[INSTANCE_SECRET_ENV.clientKeySsmParameter],
       });
       // Notes on stderr: stdout is the script alone, ready for `> user-data.sh` or a template.
       for (const note of notes) console.error(`cd4ml: note: ${note}`);

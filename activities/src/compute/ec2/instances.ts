@@ -62,15 +62,28 @@ export async function waitForState(
     timeoutMs: number; onPoll?: (state: string) => void; everyMs?: number;
     /** A just-launched id: DescribeInstances may not know it for a while (eventual consistency). "Not found" means gone only after this long. */
     appearWithinMs?: number;
+    /**
+     * StartInstances of this (stopped) instance was just accepted: a return to `stopped` with a
+     * capacity state reason means EC2 could not place it, and waiting longer cannot help.
+     */
+    afterStart?: boolean;
   },
 ): Promise<Instance> {
   const started = Date.now();
   const deadline = started + opts.timeoutMs;
+  let leftStopped = false;
   for (;;) {
     const inst = await describeInstance(ec2, instanceId);
     const state = stateOf(inst);
     opts.onPoll?.(state);
     if (inst && states.includes(state as InstanceState)) return inst;
+    if (state !== 'stopped') leftStopped = true;
+    // Right after the start a description may still be the old one (an old capacity reason too):
+    // trust it once the instance was seen to leave `stopped`, or after a while.
+    if (opts.afterStart && state === 'stopped' && isCapacityReason(inst?.StateReason?.Code, inst?.StateReason?.Message)
+      && (leftStopped || Date.now() - started > STALE_DESCRIPTION_MS)) {
+      throw new StartFailedForCapacity(instanceId, inst?.StateReason?.Code ?? '', inst?.StateReason?.Message);
+    }
     const notYetVisible = state === 'missing' && Date.now() - started < (opts.appearWithinMs ?? 0);
     if (!notYetVisible && (state === 'missing' || state === 'terminated' || state === 'shutting-down')) {
       if (!states.includes(state as InstanceState)) throw new InstanceGone(instanceId, state, inst?.StateReason?.Code, inst?.StateReason?.Message);
@@ -82,13 +95,26 @@ export async function waitForState(
   }
 }
 
-/** Starts a stopped instance; one that is stopping is waited for first. Running or pending: nothing to do. */
-export async function startInstance(ec2: EC2Client, instanceId: string): Promise<void> {
+/** Starts a stopped instance; one that is stopping is waited for first. Running or pending: nothing to do. Returns whether it sent StartInstances. */
+export async function startInstance(ec2: EC2Client, instanceId: string): Promise<boolean> {
   let state = stateOf(await describeInstance(ec2, instanceId));
   if (state === 'stopping') {
     state = stateOf(await waitForState(ec2, instanceId, ['stopped'], { timeoutMs: 10 * 60_000 }));
   }
-  if (state === 'stopped') await ec2.send(new StartInstancesCommand({ InstanceIds: [instanceId] }));
+  if (state !== 'stopped') return false;
+  await ec2.send(new StartInstancesCommand({ InstanceIds: [instanceId] }));
+  return true;
+}
+
+/** How long a `stopped` description right after StartInstances may be a stale one. */
+const STALE_DESCRIPTION_MS = 30_000;
+
+/** StartInstances was accepted, then the instance went back to stopped for want of capacity (pending -> stopped). */
+export class StartFailedForCapacity extends Error {
+  constructor(readonly instanceId: string, readonly reasonCode: string, readonly reasonMessage?: string) {
+    super(`instance ${instanceId} went back to stopped after its start (${reasonCode}: ${reasonMessage ?? ''})`);
+    this.name = 'StartFailedForCapacity';
+  }
 }
 
 /** AWS's ways of saying "no capacity for this type (market, zone) right now", as error codes and as state reasons. */
@@ -103,10 +129,15 @@ export const CAPACITY_CODES = new Set([
  */
 export function endedForCapacity(gone: InstanceGone): boolean {
   if (gone.state !== 'terminated' && gone.state !== 'shutting-down') return false;
-  const code = gone.reasonCode ?? '';
+  return isCapacityReason(gone.reasonCode, gone.reasonMessage);
+}
+
+/** Whether an instance's StateReason says EC2 had no capacity for it. */
+export function isCapacityReason(reasonCode: string | undefined, reasonMessage: string | undefined): boolean {
+  const code = reasonCode ?? '';
   const bare = code.replace(/^(Server|Client)\./, '');
   return CAPACITY_CODES.has(bare) || code === 'Server.SpotInstanceTermination' ||
-    /capacity-not-available|InsufficientInstanceCapacity/i.test(`${code} ${gone.reasonMessage ?? ''}`);
+    /capacity-not-available|InsufficientInstanceCapacity/i.test(`${code} ${reasonMessage ?? ''}`);
 }
 
 /** Stops or terminates; an instance already on its way down (or gone) is a success. */

@@ -1,4 +1,4 @@
-import { CreateTagsCommand } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, type Instance } from '@aws-sdk/client-ec2';
 import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
 import { FailureType, durationMs, estimatedCost, locationTaskQueue, type Ec2LocationConfig } from '@cd4ml/contracts';
 import { startHeartbeats } from '../../heartbeat.ts';
@@ -7,7 +7,7 @@ import type { ComputeContext } from '../context.ts';
 import { waitForWorker } from '../worker-polling.ts';
 import { awsErrorCode, ec2Client } from './client.ts';
 import {
-  InstanceGone, describeInstance, instancesOfTraining, shutDown, startInstance, stateOf, waitForState,
+  InstanceGone, StartFailedForCapacity, describeInstance, instancesOfTraining, shutDown, startInstance, stateOf, waitForState,
   type InstanceState,
 } from './instances.ts';
 import { launchInstance } from './launch.ts';
@@ -33,6 +33,17 @@ export function launchedBefore(details: unknown): string[] {
   return Array.isArray(launched) ? launched.filter((x): x is string => typeof x === 'string' && x.startsWith('i-')) : [];
 }
 
+/** A person's stopped instance EC2 cannot start (refused, or pending -> stopped) for capacity: final, with what to do. */
+function noCapacityToStart(location: string, instanceId: string, inst: Instance | null, code: string): ApplicationFailure {
+  // A stopped instance starts only where it lives: its type, in its zone. That shortage can last hours.
+  return ApplicationFailure.nonRetryable(
+    `location "${location}": EC2 has no capacity to start instance ${instanceId} (${inst?.InstanceType ?? 'its type'} in ${inst?.Placement?.AvailabilityZone ?? 'its zone'}) right now (${code}). ` +
+    `Try again later, change the instance's type (aws ec2 modify-instance-attribute --instance-id ${instanceId} --instance-type ...), or train on a launched location (launchTemplate or imageId with instanceTypes)`,
+    FailureType.CapacityUnavailable,
+    { tried: [`${inst?.InstanceType ?? instanceId} start: ${code}`] },
+  );
+}
+
 /**
  * EC2 training machines. A location names either a person's own instance
  * (started, then stopped: its disk keeps the persistent checkout) or a launch
@@ -54,6 +65,7 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
         await ensureReaperSchedule(ctx.client, { location, region: cfg.region, endpoint: cfg.endpoint, grace: cfg.reaperGrace });
         let startedAt = Date.now();
         let instanceType: string | null = null;
+        let startRequested = false;
         if (cfg.instanceId) {
           instanceId = cfg.instanceId;
           const inst = await describeInstance(ec2, instanceId);
@@ -67,16 +79,10 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
           // Tagged before starting, so the reaper knows whose run it is from the first second.
           await ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags: cd4mlTags(location, workflowId, lifecycle) }));
           hb.update({ detail: `starting instance ${instanceId}` });
-          await startInstance(ec2, instanceId).catch((err: unknown) => {
+          startRequested = await startInstance(ec2, instanceId).catch((err: unknown) => {
             const code = awsErrorCode(err) ?? '';
             if (!code.startsWith('Insufficient')) throw err;
-            // A stopped instance starts only where it lives: its type, in its zone. That shortage can last hours.
-            throw ApplicationFailure.nonRetryable(
-              `location "${location}": EC2 has no capacity to start instance ${instanceId} (${inst?.InstanceType ?? 'its type'} in ${inst?.Placement?.AvailabilityZone ?? cfg.region}) right now (${code}). ` +
-              `Try again later, change the instance's type (aws ec2 modify-instance-attribute --instance-id ${instanceId} --instance-type ...), or train on a launched location (launchTemplate or imageId with instanceTypes)`,
-              FailureType.CapacityUnavailable,
-              { tried: [`${inst?.InstanceType ?? instanceId} start: ${code}`] },
-            );
+            throw noCapacityToStart(location, instanceId!, inst, code);
           });
         } else {
           const info = Context.current().info;
@@ -120,8 +126,12 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
           }
         }
         const running = await waitForState(ec2, instanceId, ['running'], {
-          timeoutMs: RUNNING_TIMEOUT_MS, appearWithinMs: APPEAR_WITHIN_MS,
+          timeoutMs: RUNNING_TIMEOUT_MS, appearWithinMs: APPEAR_WITHIN_MS, afterStart: startRequested,
           onPoll: (state) => hb.update({ detail: `instance ${instanceId} ${state}` }),
+        }).catch(async (err: unknown) => {
+          // Accepted, then back to stopped (pending -> stopped): EC2 found no room for it after all.
+          if (!(err instanceof StartFailedForCapacity)) throw err;
+          throw noCapacityToStart(location, err.instanceId, await describeInstance(ec2, err.instanceId), err.reasonCode);
         });
         instanceType = running.InstanceType ?? null;
 

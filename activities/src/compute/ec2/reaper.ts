@@ -1,9 +1,8 @@
-import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { durationMs } from '@cd4ml/contracts';
 import { ec2Client } from './client.ts';
-import { shutDown } from './instances.ts';
+import { describeAll, shutDown } from './instances.ts';
 import { TAG_LIFECYCLE, TAG_LOCATION, TAG_MANAGED, TAG_STARTED_AT, TAG_WORKFLOW, handBack, tagValue } from './tags.ts';
 
 /** cd4ml tags a person's instance, may wait for it to finish stopping, then starts it: a start later than this was someone else's. */
@@ -60,14 +59,13 @@ export async function reapMachines(client: Client, input: ReapInput): Promise<Re
   const graceMs = durationMs(input.grace);
   const report: ReapReport = { location: input.location, region: input.region, checked: 0, reaped: [], kept: [] };
   try {
-    const out = await ec2.send(new DescribeInstancesCommand({
-      Filters: [
-        { Name: `tag:${TAG_MANAGED}`, Values: ['true'] },
-        { Name: `tag:${TAG_LOCATION}`, Values: [input.location] },
-        { Name: 'instance-state-name', Values: ['pending', 'running'] },
-      ],
-    }));
-    for (const inst of out.Reservations?.flatMap((r) => r.Instances ?? []) ?? []) {
+    // Every page: a busy account has more instances than one answer holds.
+    const instances = await describeAll(ec2, [
+      { Name: `tag:${TAG_MANAGED}`, Values: ['true'] },
+      { Name: `tag:${TAG_LOCATION}`, Values: [input.location] },
+      { Name: 'instance-state-name', Values: ['pending', 'running'] },
+    ]);
+    for (const inst of instances) {
       report.checked++;
       const instanceId = inst.InstanceId!;
       const workflowId = tagValue(inst.Tags, TAG_WORKFLOW) ?? null;

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { Ec2LocationConfig } from '@cd4ml/contracts';
+import type { Ec2LocationConfig, TemporalSettings } from '@cd4ml/contracts';
 
 export interface UserDataValues {
   location: string;
@@ -17,6 +18,68 @@ export interface UserDataValues {
    * itself never goes into user data: anyone allowed DescribeInstanceAttribute reads that.
    */
   temporalApiKeySsmParameter?: string;
+  /** 'true' when Temporal needs an API key: the script checks that secrets.env (or SSM) gives one. */
+  temporalApiKeyExpected?: string;
+  /** TEMPORAL_TLS_SERVER_NAME, when the server's certificate is for another name than the address's host. */
+  temporalTlsServerName?: string;
+  /** The PEM CA certificate (public) the server's certificate is checked against, base64: written to /etc/cd4ml/tls/server-ca.pem. */
+  temporalTlsServerCaBase64?: string;
+  /** 'true' for mTLS: the worker uses /etc/cd4ml/tls/client.pem and client.key, the instance's own (never in user data). */
+  temporalTlsClientCert?: string;
+  /** SSM parameters (SecureString) the script reads client.pem and client.key from at boot; '' when the AMI provides the files. */
+  temporalTlsClientCertSsmParameter?: string;
+  temporalTlsClientKeySsmParameter?: string;
+}
+
+/** Where secrets for the instance come from: SSM parameter names, read on the instance with its role. */
+export interface InstanceSecretSources {
+  apiKeySsmParameter?: string;
+  clientCertSsmParameter?: string;
+  clientKeySsmParameter?: string;
+}
+
+/** The control worker's environment names them for the instances it launches (`cd4ml ec2 user-data` takes flags). */
+export const INSTANCE_SECRET_ENV = {
+  apiKeySsmParameter: 'CD4ML_INSTANCE_API_KEY_SSM_PARAMETER',
+  clientCertSsmParameter: 'CD4ML_INSTANCE_TLS_CLIENT_CERT_SSM_PARAMETER',
+  clientKeySsmParameter: 'CD4ML_INSTANCE_TLS_CLIENT_KEY_SSM_PARAMETER',
+} as const satisfies Record<keyof InstanceSecretSources, string>;
+
+export function instanceSecretSources(env: NodeJS.ProcessEnv): InstanceSecretSources {
+  return Object.fromEntries(Object.entries(INSTANCE_SECRET_ENV).flatMap(([k, v]) => (env[v] ? [[k, env[v]]] : [])));
+}
+
+/**
+ * The Temporal settings an instance's worker gets, from this process's own: what is public goes
+ * into the script (address, namespace, TLS on/off, server name, the CA certificate itself); what
+ * is secret (an API key, the client key) never does: the script reads it on the instance, from a
+ * file the AMI provides or an SSM parameter. A client certificate is the instance's own too, beside its key.
+ */
+export function instanceTemporalValues(
+  settings: TemporalSettings, sources: InstanceSecretSources,
+): Omit<UserDataValues, 'location' | 'perInstanceQueue' | 'cd4mlSource'> {
+  const o = settings.tls ? settings.tlsOptions ?? {} : {};
+  let ca = '';
+  if (o.serverCaCertPath) {
+    const pem = readFileSync(o.serverCaCertPath, 'utf8');
+    // A CA certificate is public; a file that also holds a key must not travel in user data.
+    if (/PRIVATE KEY/.test(pem) || !/-----BEGIN CERTIFICATE-----/.test(pem)) {
+      throw new Error(`TEMPORAL_TLS_SERVER_CA_CERT_PATH=${o.serverCaCertPath} is not a PEM certificate file only (it goes into the instances' user data): point it at the CA certificate alone`);
+    }
+    ca = Buffer.from(pem).toString('base64');
+  }
+  return {
+    temporalAddress: settings.address,
+    temporalNamespace: settings.namespace,
+    temporalTls: settings.tls ? 'true' : '',
+    temporalApiKeySsmParameter: sources.apiKeySsmParameter ?? '',
+    temporalApiKeyExpected: settings.apiKey ? 'true' : '',
+    temporalTlsServerName: o.serverName ?? '',
+    temporalTlsServerCaBase64: ca,
+    temporalTlsClientCert: o.clientCertPath ? 'true' : '',
+    temporalTlsClientCertSsmParameter: o.clientCertPath ? sources.clientCertSsmParameter ?? '' : '',
+    temporalTlsClientKeySsmParameter: o.clientCertPath ? sources.clientKeySsmParameter ?? '' : '',
+  };
 }
 
 const SCRIPT = new URL('./user-data.sh', import.meta.url);
@@ -33,8 +96,12 @@ export const USER_DATA_MAX_BYTES = 16 * 1024;
  */
 export async function renderUserData(values: UserDataValues): Promise<string> {
   let script = await readFile(SCRIPT, 'utf8');
-  const all: Required<UserDataValues> = { temporalApiKeySsmParameter: '', temporalTls: '', ...values };
-  for (const [key, value] of Object.entries(all)) {
+  const all: Required<UserDataValues> = {
+    temporalApiKeySsmParameter: '', temporalApiKeyExpected: '', temporalTls: '', temporalTlsServerName: '', temporalTlsServerCaBase64: '',
+    temporalTlsClientCert: '', temporalTlsClientCertSsmParameter: '', temporalTlsClientKeySsmParameter: '', ...values,
+  };
+  for (const [key, given] of Object.entries(all)) {
+    const value = given ?? '';
     if (!SAFE.test(value)) throw new Error(`user data: ${key} has characters that are not allowed: ${JSON.stringify(value)}`);
     script = script.replaceAll(`{{${key}}}`, value);
   }
