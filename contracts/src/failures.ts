@@ -17,6 +17,8 @@ export const FailureType = {
   WorkerLost: 'WorkerLost',
   /** The training's machine went away under it (terminated, shutting down, or stopped, not by cd4ml). */
   MachineLost: 'MachineLost',
+  /** EC2 reclaims the training's spot instance (its notice, or its state): the training resumes on another machine. */
+  SpotInterrupted: 'SpotInterrupted',
   /** The Dockerfile does not build at this commit: a retry builds the same thing. */
   ImageBuildFailed: 'ImageBuildFailed',
   /** The registry refused the credentials, or they are not set on the worker. */
@@ -43,6 +45,7 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.WorkerDidNotStart,
   FailureType.MaxRuntimeExceeded,
   FailureType.MachineLost,
+  FailureType.SpotInterrupted,
   FailureType.ImageBuildFailed,
   FailureType.RegistryDenied,
   FailureType.CredentialsRejected,

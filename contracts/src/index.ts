@@ -13,3 +13,4 @@ export * from './search-attributes.ts';
 export * from './temporal-env.ts';
 export * from './triggers.ts';
 export * from './repo-url.ts';
+export * from './spot.ts';
