@@ -11,6 +11,9 @@ import { ensureImage, type EnsureImageInput } from './image/ensure-image.ts';
 import { resolveImage } from './image/resolve-image.ts';
 import type { BuilderSettings } from './image/builders.ts';
 import { publishReleasePage, type ReleasePageInput } from './release/gitlab/release-page.ts';
+import { resolveSweep } from './sweep/resolve-sweep.ts';
+import { removeTrialRefs, tagTrial } from './git/trial-refs.ts';
+import type { SweepRequestInput } from '@cd4ml/contracts';
 
 export interface ControlDeps {
   client: Client;
@@ -42,6 +45,9 @@ export function createControlActivities(deps: ControlDeps) {
     publishRelease: (input: PublishInput & { store: string }) => publishRelease(openStore(input.store), input),
     discardCandidate: (input: { store: string; key: string }) => openStore(input.store).removePrefix(input.key),
     publishReleasePage: (input: ReleasePageInput) => publishReleasePage(input),
+    resolveSweep: (request: SweepRequestInput) => resolveSweep(deps, request),
+    tagTrial: (input: Parameters<typeof tagTrial>[1]) => tagTrial(deps.mirrorsDir, input),
+    removeTrialRefs: (input: Parameters<typeof removeTrialRefs>[1]) => removeTrialRefs(deps.mirrorsDir, input),
   };
 }
 

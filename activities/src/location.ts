@@ -1,7 +1,9 @@
 import path from 'node:path';
-import type { OutputsConfig, CandidateRef, Check, CheckoutDone, CustomCheckConfig } from '@cd4ml/contracts';
+import type { OutputsConfig, CandidateRef, Check, CheckoutDone, CustomCheckConfig, SweepSetting } from '@cd4ml/contracts';
 import { checkoutCommit } from './git/checkout.ts';
 import { tagRelease } from './git/tag-release.ts';
+import { commitTrial } from './git/trial-refs.ts';
+import { setParams } from './dvc/set-params.ts';
 import { pullData, pushArtifacts } from './dvc/sync.ts';
 import { reproPipeline, venvRepro } from './dvc/repro.ts';
 import { reproInImage } from './dvc/repro-in-image.ts';
@@ -72,6 +74,17 @@ export function createLocationActivities(deps: LocationDeps) {
     async tagRelease(input: CheckoutRef & { commit: string; tag: string; message: string }): Promise<{ tagCommit: string }> {
       const lockFile = path.posix.join(input.projectDir, 'dvc.lock');
       return tagRelease(repoDir(input), { ...input, lockFile });
+    },
+
+    /** A sweep trial's setting on top of params.yaml, before dvc repro (as dvc exp run --set-param). */
+    async setParams(input: CheckoutRef & { params: SweepSetting }): Promise<{ params: string }> {
+      return setParams(projectDir(input), input.params);
+    },
+
+    /** An accepted trial's params.yaml and dvc.lock to a git ref of its own; the sweep tags the best one. */
+    async commitTrial(input: CheckoutRef & { commit: string; ref: string; message: string }): Promise<{ paramsCommit: string }> {
+      const files = ['params.yaml', 'dvc.lock'].map((f) => path.posix.join(input.projectDir, f));
+      return commitTrial(repoDir(input), { ...input, files });
     },
   };
 }

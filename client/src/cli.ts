@@ -9,6 +9,9 @@ import { nightlyCommand } from './commands/nightly.ts';
 import { webhookCommand } from './commands/webhook.ts';
 import { ciCommand } from './commands/ci.ts';
 import { ec2Command } from './commands/ec2.ts';
+import { sweepCommand } from './commands/sweep.ts';
+import { initCommand } from './commands/init.ts';
+import { checkCommand } from './commands/check.ts';
 
 const program = new Command('cd4ml')
   .description(
@@ -19,6 +22,7 @@ const program = new Command('cd4ml')
   .showHelpAfterError();
 
 trainCommand(program);
+sweepCommand(program);
 buildImageCommand(program);
 statusCommand(program);
 cancelCommand(program);
@@ -28,6 +32,8 @@ nightlyCommand(program);
 webhookCommand(program);
 ciCommand(program);
 ec2Command(program);
+initCommand(program);
+checkCommand(program);
 
 try {
   await program.parseAsync();

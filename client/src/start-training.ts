@@ -45,12 +45,17 @@ export async function startTraining(
     });
     return { handle, attached: false };
   } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    const handle = client.workflow.getHandle(workflowId);
-    const { status } = await handle.describe();
-    if (status.name === 'RUNNING') return { handle, attached: true };
-    throw new TrainingAlreadyRan(workflowId, status.name.toLowerCase());
+    return attachIfRunning(client, workflowId, err);
   }
+}
+
+/** A start refused because the id exists: the running run to attach to, or TrainingAlreadyRan for an ended one. */
+export async function attachIfRunning(client: Client, workflowId: string, err: unknown): Promise<{ handle: WorkflowHandle; attached: true }> {
+  if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  const handle = client.workflow.getHandle(workflowId);
+  const { status } = await handle.describe();
+  if (status.name === 'RUNNING') return { handle, attached: true };
+  throw new TrainingAlreadyRan(workflowId, status.name.toLowerCase());
 }
 
 export type TrainingOutcome = RunOutcome<TrainingResult>;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { artifactUrl } from './release.ts';
 import { GateConfig } from './gate.ts';
+import { SweepConfig } from './sweep-config.ts';
 
 // cd4ml.yaml: one file in the ML project's repository. Secrets never go here;
 // the file names environment variables where a secret is needed.
@@ -93,6 +94,8 @@ export type Ec2LocationConfig = z.infer<typeof Ec2Location>;
 
 export const LocationConfig = z.discriminatedUnion('provider', [LocalLocation, Ec2Location]);
 export type LocationConfig = z.infer<typeof LocationConfig>;
+/** A location that launches an instance per training (launchTemplate or imageId), so trainings need not share one machine. */
+export const launchesInstances = (l: LocationConfig): boolean => l.provider === 'ec2' && !l.instanceId;
 
 
 export const OutputsConfig = z.object({
@@ -194,7 +197,14 @@ export const ProjectConfig = z.object({
   }).strict().default({ timeout: '2h' }),
   /** A GitLab release page for each release (optional). */
   gitlab: GitLabConfig.optional(),
+  /** Named parameter sweeps (`cd4ml sweep --sweep <name>`). */
+  sweeps: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits or "-"'), SweepConfig).optional(),
 }).strict().superRefine((c, ctx) => {
+  for (const [name, sweep] of Object.entries(c.sweeps ?? {})) {
+    for (const [i, l] of (sweep.locations ?? []).entries()) {
+      if (!c.locations[l]) ctx.addIssue({ code: 'custom', path: ['sweeps', name, 'locations', i], message: `no location "${l}" in locations` });
+    }
+  }
   // The default store is known only on the worker: resolveTraining checks that case.
   if (c.gitlab && c.store && !artifactUrl(c.store, c.project, c.gitlab.artifactsUrl)) {
     ctx.addIssue({ code: 'custom', path: ['gitlab', 'artifactsUrl'], message: artifactsUrlNeeded(c.store) });

@@ -29,3 +29,6 @@ export const fenceWorkflowId = (queue: string, nonce: string): string => `fence/
  */
 export const reaperScheduleId = (region: string, location: string): string => `reaper/${region}/${location}`;
 export const legacyReaperScheduleId = (location: string): string => `reaper/${location}`;
+export const sweepWorkflowId = (project: string, releaseTag: string): string => `sweep/${project}/${releaseTag}`;
+/** A sweep's trial n: a child of the sweep, named under it. */
+export const sweepTrialWorkflowId = (project: string, releaseTag: string, n: number): string => `sweep/${project}/${releaseTag}/trial-${n}`;

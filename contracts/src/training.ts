@@ -2,9 +2,20 @@ import { z } from 'zod';
 import { RepoUrl } from './repo-url.ts';
 import type { ImageResult } from './image.ts';
 import type { MachineAttempt } from './spot.ts';
+import type { TrialCandidate } from './sweep.ts';
 
 // Also what `git check-ref-format` refuses: "..", a trailing "." or ".lock".
 const tagPattern = /^(?!.*\.\.)(?!.*\.$)(?!.*\.lock$)[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** A sweep's trial: its parameter setting on top of params.yaml; it gates and stages its candidate but never tags or releases. */
+export const TrialSpec = z.object({
+  /** The sweep's workflow id. */
+  sweep: z.string(),
+  /** 1-based number of the trial in the sweep. */
+  n: z.number().int().min(1),
+  params: z.record(z.string(), z.unknown()),
+});
+export type TrialSpec = z.infer<typeof TrialSpec>;
 
 export const TrainingRequest = z.object({
   project: z.string().min(1),
@@ -17,6 +28,7 @@ export const TrainingRequest = z.object({
   requestedBy: z.string().default('unknown'),
   reason: z.string().default(''),
   configPath: z.string().default('cd4ml.yaml'),
+  trial: TrialSpec.optional(),
 });
 export type TrainingRequest = z.infer<typeof TrainingRequest>;
 export type TrainingRequestInput = z.input<typeof TrainingRequest>;
@@ -118,6 +130,10 @@ export interface TrainingResult {
   attempts?: MachineAttempt[];
   /** What happened on the way that a person should know, e.g. a lost worker and the restart from checkout. */
   notes?: string[];
+  /** A sweep trial's machine (absent outside sweeps). */
+  machine?: { provider: string; instanceType: string | null };
+  /** A sweep trial the gate accepted: its staged candidate, for the sweep to release or discard. */
+  trial?: TrialCandidate;
 }
 
 /** Machine cost estimate in USD: seconds x the location's hourly price; null when no price is configured. */

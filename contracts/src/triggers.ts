@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LocationName } from './config.ts';
 import { TrainingRequest, type TrainingResult } from './training.ts';
+import { SweepParamError, parseGrid, type SweepGrid } from './sweep-params.ts';
 
 // What starts a training besides a person at the CLI: a pushed commit whose
 // message asks for it (through a CI webhook), and the nightly schedule.
@@ -14,6 +15,7 @@ import { TrainingRequest, type TrainingResult } from './training.ts';
  */
 export type CommitCommand =
   | { kind: 'train'; releaseTag: string; location?: string }
+  | { kind: 'sweep'; releaseTag: string; grid: SweepGrid; location?: string }
   | { kind: 'build-image' };
 
 /** A message that starts like a command but cannot be one: the webhook answers 422 with this. */
@@ -25,11 +27,37 @@ export class CommitCommandError extends Error {
 // A ":" may end the command: "trigger training v1.4: more data".
 const TRAIN = /^trigger training(?:\s+([^\s:]+)(?:\s+on\s+([^\s:]+))?)?(?=[\s:]|$)/i;
 const BUILD_IMAGE = /^build image(?=[\s:]|$)/i;
+// `trigger sweep v2.0 train.C=0.1,1,10 train.model=a,b [on gpu]`: the grid as --grid options, one per word.
+const SWEEP = /^trigger sweep(?=[\s:]|$)(.*)$/i;
+
+function parseSweep(rest: string): CommitCommand {
+  const words = rest.replace(/:.*$/, '').trim().split(/\s+/).filter(Boolean);
+  const [tag, ...more] = words;
+  if (!tag) throw new CommitCommandError('"trigger sweep" needs a release tag and a grid: "trigger sweep v2.0 train.C=0.1,1,10"');
+  const checked = TrainingRequest.shape.releaseTag.safeParse(tag);
+  if (!checked.success) throw new CommitCommandError(`"trigger sweep ${tag}": ${JSON.stringify(tag)} is not a release tag (${checked.error.issues[0]!.message})`);
+  const on = more.indexOf('on');
+  const location = on >= 0 ? more[on + 1] : undefined;
+  if (on >= 0 && (location === undefined || !LocationName.safeParse(location).success || on + 2 !== more.length)) {
+    throw new CommitCommandError(`"trigger sweep ${tag} ... on <location>": "on" goes last, followed by a location name (lower-case letters, digits or "-")`);
+  }
+  const options = on >= 0 ? more.slice(0, on) : more;
+  if (!options.length) throw new CommitCommandError(`"trigger sweep ${tag}" needs a grid: "trigger sweep ${tag} train.C=0.1,1,10"`);
+  try {
+    const grid = parseGrid(options);
+    return location === undefined ? { kind: 'sweep', releaseTag: tag, grid } : { kind: 'sweep', releaseTag: tag, grid, location };
+  } catch (err) {
+    if (err instanceof SweepParamError) throw new CommitCommandError(`"trigger sweep ${tag}": ${err.message}`);
+    throw err;
+  }
+}
 
 /** The command in a commit message, null when it holds none. */
 export function parseCommitCommand(message: string): CommitCommand | null {
   const first = message.split('\n', 1)[0]!.trim();
   if (BUILD_IMAGE.test(first)) return { kind: 'build-image' };
+  const sweep = SWEEP.exec(first);
+  if (sweep) return parseSweep(sweep[1]!);
   const m = TRAIN.exec(first);
   if (!m) return null;
   const [, tag, location] = m;

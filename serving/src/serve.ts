@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { createModelRegistry, type ModelRegistryOptions } from './model/registry.ts';
 import type { ModelRegistry } from './model/types.ts';
 import { buildServer } from './http/server.ts';
+import { startGrpc, type GrpcServing } from './grpc/server.ts';
 
 // Process wiring for `cd4ml serve`: load the release (model side), serve it
 // over HTTP, and shut down gracefully on SIGTERM/SIGINT:
@@ -22,6 +23,8 @@ export interface ServeOptions {
   tag?: string;
   port: number;
   host?: string;
+  /** Also serve the Open Inference Protocol over gRPC on this port (0: any free port). Default: off. */
+  grpcPort?: number;
   bodyLimitBytes?: number;
   /** Time between turning unready and closing the listener. Default 0. */
   drainDelayMs?: number;
@@ -43,6 +46,8 @@ export interface Serving {
   registry: ModelRegistry;
   /** http://host:port */
   url: string;
+  /** host:port of the gRPC endpoint, when grpcPort was given. */
+  grpcAddress?: string;
   /** The graceful shutdown the signal handlers run (without exiting the process). */
   shutdown(reason?: string): Promise<void>;
 }
@@ -87,12 +92,23 @@ export async function startServing(opts: ServeOptions): Promise<Serving> {
     await inner.close().catch(() => {});
     throw err;
   }
+  let grpc: GrpcServing | undefined;
+  if (opts.grpcPort !== undefined) {
+    try {
+      grpc = await startGrpc(registry, { host, port: opts.grpcPort });
+    } catch (err) {
+      await app.close().catch(() => {});
+      await inner.close().catch(() => {});
+      throw err;
+    }
+  }
+  const grpcAddress = grpc ? `${host.includes(':') ? `[${host}]` : host}:${grpc.port}` : undefined;
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const current = inner.current();
   log.info(
-    { url, model: inner.name, version: current?.version ?? null, ready: inner.ready() },
+    { url, grpc: grpcAddress ?? null, model: inner.name, version: current?.version ?? null, ready: inner.ready() },
     current ? `serving ${inner.name} ${current.version} on ${url}` : `listening on ${url}; ${inner.name} has no servable release yet`,
   );
 
@@ -108,7 +124,7 @@ export async function startServing(opts: ServeOptions): Promise<Serving> {
       }, opts.shutdownTimeoutMs ?? 30_000);
       timer.unref();
       try {
-        await app.close();
+        await Promise.all([app.close(), grpc?.close(opts.shutdownTimeoutMs ?? 30_000)]);
         await inner.close();
       } finally {
         clearTimeout(timer);
@@ -136,5 +152,5 @@ export async function startServing(opts: ServeOptions): Promise<Serving> {
     process.on('SIGINT', onSignal);
   }
 
-  return { app, registry, url, shutdown };
+  return { app, registry, url, ...(grpcAddress ? { grpcAddress } : {}), shutdown };
 }

@@ -1,13 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SEARCH_ATTRIBUTES, cliType } from '@cd4ml/contracts';
 import { TEMPORAL_BIN } from './paths.ts';
 import { freePort } from './free-port.ts';
+import { assertRunning, temporalAnswers, waitFor } from './wait-for.ts';
 
 export interface DevServerOptions {
   /** Register cd4ml's search attributes at start (default true). */
@@ -43,7 +42,11 @@ export class DevServer {
     await log.close();
     const address = `127.0.0.1:${port}`;
     try {
-      await waitUntilServing(address, child, logFile);
+      await waitFor(`the Temporal dev server (${TEMPORAL_BIN}) at ${address}`, logFile, async () => {
+        assertRunning(child, 'the Temporal dev server');
+        // The namespace and the search attributes come up with the frontend; a describe proves the first.
+        return temporalAnswers(address, 'default');
+      }, 60_000, 200);
       return new DevServer(address, await TestWorkflowEnvironment.createFromExistingServer({ address, namespace: 'default' }), child, dir);
     } catch (err) {
       child.kill('SIGKILL');
@@ -63,30 +66,4 @@ export class DevServer {
     }
     await rm(this.dir, { recursive: true, force: true });
   }
-}
-
-async function waitUntilServing(address: string, child: ChildProcess, logFile: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw await startFailure(`exited (${child.exitCode ?? child.signalCode})`, logFile);
-    const serving = await Connection.connect({ address, connectTimeout: 1_000 }).then(async (connection) => {
-      try {
-        const { status } = await connection.healthService.check({ service: 'temporal.api.workflowservice.v1.WorkflowService' });
-        if (status !== 1) return false;
-        // The namespace and the search attributes come up with the frontend; a describe proves the first.
-        await connection.workflowService.describeNamespace({ namespace: 'default' });
-        return true;
-      } finally {
-        await connection.close();
-      }
-    }).catch(() => false);
-    if (serving) return;
-    if (Date.now() > deadline) throw await startFailure(`did not answer within ${timeoutMs / 1000} s`, logFile);
-    await sleep(200);
-  }
-}
-
-async function startFailure(what: string, logFile: string): Promise<Error> {
-  const tail = (await readFile(logFile, 'utf8').catch(() => '')).split('\n').slice(-20).join('\n');
-  return new Error(`the Temporal dev server (${TEMPORAL_BIN}) ${what}; last lines of ${logFile}:\n${tail}`);
 }

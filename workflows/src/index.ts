@@ -4,3 +4,4 @@ export { locationLease } from './location-lease.ts';
 export { reapMachines } from './reap-machines.ts';
 export { nightlyTraining } from './nightly-training.ts';
 export { fenceLocation } from './fence-location.ts';
+export { sweep } from './sweep.ts';

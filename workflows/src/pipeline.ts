@@ -2,6 +2,8 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { CheckoutRef, ControlActivities, Evaluation, Machine, TrainingPlan } from '@cd4ml/activities';
 import { estimatedCost, type Check, type TrainingResult } from '@cd4ml/contracts/training';
 import type { CandidateRef } from '@cd4ml/contracts/candidate';
+import { describeSetting } from '@cd4ml/contracts/sweep-params';
+import { trialGitRef } from '@cd4ml/contracts/sweep';
 import { pinnedRef, type ImageResult } from '@cd4ml/contracts/image';
 import { durationMs } from '@cd4ml/contracts/config';
 import { retry } from './activity-options.ts';
@@ -32,6 +34,8 @@ export async function runPipeline(run: PipelineRun, { steps, repro }: LocationSt
   const { dvcFiles } = await steps.dvcPull(ref);
   const inImage = image && config.image ? { image: { pinnedRef: pinnedRef(image), run: config.image.run } } : {};
   progress.enter('dvc-repro');
+  // A sweep's trial trains its own setting: set on top of params.yaml, as dvc exp run --set-param.
+  if (req.trial) await steps.setParams({ ...ref, params: req.trial.params });
   await repro.dvcRepro({ ...ref, timeoutMs: durationMs(config.repro.timeout), ...inImage });
   // gate.checks is newer than every recorded history, so older runs schedule nothing here.
   let customChecks: Check[] = [];
@@ -48,7 +52,35 @@ export async function runPipeline(run: PipelineRun, { steps, repro }: LocationSt
     await control.discardCandidate({ store: plan.store, key: candidate.key });
     return resultOf(run, evaluation, {});
   }
+  // A trial never tags or releases: its sweep releases the best candidate once every trial has ended.
+  if (req.trial) return stageTrial(run, steps, candidate, evaluation);
   return release(run, steps, candidate, evaluation);
+}
+
+/**
+ * An accepted trial: artifacts to the DVC remote and its params.yaml + dvc.lock to a
+ * git ref of its own while its machine is on; the candidate stays staged in the store.
+ */
+async function stageTrial(run: PipelineRun, steps: LocationSteps['steps'], candidate: CandidateRef, evaluation: Evaluation): Promise<TrainingResult> {
+  const { plan, progress, machine } = run;
+  const { request: req, config, commit } = plan;
+  const ref: CheckoutRef = { project: req.project, projectDir: plan.projectDir };
+  progress.enter('dvc-push');
+  await steps.dvcPush(ref);
+  progress.enter('tag');
+  const gitRef = trialGitRef(req.project, req.releaseTag);
+  const { paramsCommit } = await steps.commitTrial({
+    ...ref, commit, ref: gitRef,
+    message: `cd4ml trial ${req.releaseTag}: ${describeSetting(req.trial!.params)}\n\n${config.gate.metric} ${String(evaluation.metrics[config.gate.metric])}`,
+  });
+  const seconds = (Date.now() - machine.startedAt) / 1000;
+  return resultOf(run, evaluation, {
+    trial: {
+      candidate, paramsCommit, ref: gitRef, model: evaluation.model,
+      ...(evaluation.plots ? { plots: evaluation.plots } : {}),
+      machine: { provider: machine.provider, instanceType: machine.instanceType, seconds, estimatedCost: estimatedCost(seconds, machine.hourlyPrice) },
+    },
+  });
 }
 
 /** An accepted candidate: its artifacts to the DVC remote, the git tag, then the release in the store. */
@@ -106,6 +138,8 @@ function resultOf(run: PipelineRun, evaluation: Evaluation, extra: Partial<Train
     machineSeconds: (Date.now() - run.machine.startedAt) / 1000,
     estimatedCost: null,
     ...(run.image ? { image: run.image } : {}),
+    // A sweep's table names each trial's machine, accepted or not.
+    ...(run.plan.request.trial ? { machine: { provider: run.machine.provider, instanceType: run.machine.instanceType } } : {}),
     ...extra,
   };
 }

@@ -4,7 +4,7 @@ import {
 import type { ControlActivities, TrainingPlan } from '@cd4ml/activities';
 import type { TrainingRequestInput, TrainingResult } from '@cd4ml/contracts/training';
 import type { ImageResult } from '@cd4ml/contracts/image';
-import { durationMs } from '@cd4ml/contracts/config';
+import { durationMs, launchesInstances } from '@cd4ml/contracts/config';
 import { locationTaskQueue, locationWorkflowId } from '@cd4ml/contracts/ids';
 import { imageActivities, retry, surfaced } from './activity-options.ts';
 import { grantedSignal, releaseSignal } from './location-lease.ts';
@@ -41,8 +41,10 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
   const notes: string[] = [];
   let outcome: TrainingResult | undefined;
   let ended: 'failed' | 'cancelled' = 'failed';
+  // A sweep's trials on a launched location each get an instance of their own: no line to wait in.
+  const leased = !(plan.request.trial && launchesInstances(plan.location));
   try {
-    await waitForLocation(plan, workflowId, progress, () => granted);
+    if (leased) await waitForLocation(plan, workflowId, progress, () => granted);
     const image = await trainingImage(plan, progress);
     // From here the machine may cost money: a runaway training is cut off at the location's maxRuntime.
     outcome = await withinMaxRuntime(plan, async () => {
@@ -60,7 +62,7 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
       await machine.stop();
       if (!(plan.config.gitlab && outcome?.release)) progress.enter('done');
       // If the lease has already ended (or never started) there is nothing to give back.
-      await getExternalWorkflowHandle(locationWorkflowId(plan.request.location)).signal(releaseSignal, { workflowId }).catch(() => undefined);
+      if (leased) await getExternalWorkflowHandle(locationWorkflowId(plan.request.location)).signal(releaseSignal, { workflowId }).catch(() => undefined);
     });
     const metric = outcome?.metrics[plan.config.gate.metric];
     setSearchAttributes({ Cd4mlDecision: outcome?.decision ?? ended, Cd4mlMetric: typeof metric === 'number' ? metric : null });

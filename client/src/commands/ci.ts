@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { parseCommitCommand } from '@cd4ml/contracts';
+import { sweepAndFollow } from './sweep.ts';
 import { ciContext } from '../ci-context.ts';
 import { trainAndFollow } from './train.ts';
 import { buildImageAndFollow } from './build-image.ts';
@@ -32,9 +33,10 @@ export function ciCommand(program: Command): void {
       const commit: string | undefined = o.commit ?? ci.commit;
       const common = { project: o.project, repoUrl: o.repo, branch, commit, requestedBy: ci.requestedBy, configPath: o.config };
       if (command.kind === 'build-image') return buildImageAndFollow(common, o.wait);
-      return trainAndFollow({
-        ...common, releaseTag: command.releaseTag, location: command.location ?? o.location,
-        reason: `ci ${commit?.slice(0, 8) ?? branch}: ${message.split('\n', 1)[0]!.trim()}`,
-      }, o.wait);
+      const reason = `ci ${commit?.slice(0, 8) ?? branch}: ${message.split('\n', 1)[0]!.trim()}`;
+      if (command.kind === 'sweep') {
+        return sweepAndFollow({ ...common, releaseTag: command.releaseTag, grid: command.grid, location: command.location ?? o.location, reason }, o.wait);
+      }
+      return trainAndFollow({ ...common, releaseTag: command.releaseTag, location: command.location ?? o.location, reason }, o.wait);
     });
 }

@@ -14,12 +14,13 @@ export function serveCommand(program: Command): void {
     .option('--tag <tag>', 'serve exactly this release')
     .option('--port <n>', 'port to listen on', parsePort, 8080)
     .option('--host <h>', 'address to listen on', '127.0.0.1')
+    .option('--grpc-port <n>', 'also serve the Open Inference Protocol over gRPC on this port (Triton uses 8001); default off', parsePort)
     .option('--workers <n>', 'inference worker threads, one onnxruntime session each (default: min(2, cores - 1), at least 1)', positiveInt('--workers'))
     .option('--max-batch-size <rows>', 'most rows stacked into one model run when requests are batched (default 1024)', positiveInt('--max-batch-size'))
     .option('--max-batch-delay <ms>', 'longest a request waits for others to batch with, while every worker is busy (default 2)', nonNegative('--max-batch-delay'))
     .option('--cache <folder>', 'where models downloaded from S3 are kept', path.join(process.env.CD4ML_HOME ?? '.cd4ml', 'cache', 'stores'))
     .action(async (o: {
-      store: string; project: string; tag?: string; port: number; host: string; cache: string;
+      store: string; project: string; tag?: string; port: number; host: string; cache: string; grpcPort?: number;
       workers?: number; maxBatchSize?: number; maxBatchDelay?: number;
     }) => {
       // Loaded here, not at the top: other commands need not load onnxruntime and fastify.
@@ -31,6 +32,7 @@ export function serveCommand(program: Command): void {
         ...(o.tag !== undefined ? { tag: o.tag } : {}),
         port: o.port,
         host: o.host,
+        ...(o.grpcPort !== undefined ? { grpcPort: o.grpcPort } : {}),
         registryOptions: {
           ...(o.workers !== undefined ? { workers: o.workers } : {}),
           ...(o.maxBatchSize !== undefined ? { maxBatchSize: o.maxBatchSize } : {}),

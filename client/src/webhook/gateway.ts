@@ -2,9 +2,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import { ApplicationFailure } from '@temporalio/common';
 import { ServiceError, type Client } from '@temporalio/client';
 import {
-  CommitCommandError, parseCommitCommand, trainWorkflowId, type ImageRequestInput, type PushEvent, type TrainingRequestInput,
+  CommitCommandError, parseCommitCommand, trainWorkflowId, type ImageRequestInput, type PushEvent, type SweepRequestInput, type TrainingRequestInput,
 } from '@cd4ml/contracts';
 import { InvalidTrainingRequest, TrainingAlreadyRan, startTraining } from '../start-training.ts';
+import { startSweep } from '../start-sweep.ts';
 import { startImageBuild } from '../start-image.ts';
 import { BadPayload, fromGitHub, fromGitLab, type Ignored } from './push-event.ts';
 import { sameSecret, validSignature } from './verify.ts';
@@ -18,6 +19,8 @@ import { sameSecret, validSignature } from './verify.ts';
 export interface Starters {
   train(request: TrainingRequestInput): Promise<{ workflowId: string; attached: boolean }>;
   buildImage(request: ImageRequestInput): Promise<{ workflowId: string; attached: boolean }>;
+  /** `trigger sweep ...`; a gateway without it refuses sweep commands. */
+  sweep?(request: SweepRequestInput): Promise<{ workflowId: string; attached: boolean }>;
 }
 
 /**
@@ -35,6 +38,10 @@ export function temporalStarters(client: Client, deadlineMs = 6_000): Starters {
     async buildImage(request) {
       const { attached, workflowId } = await startImageBuild(client, request, bounded);
       return { workflowId, attached };
+    },
+    async sweep(request) {
+      const { attached, handle } = await bounded(() => startSweep(client, request));
+      return { workflowId: handle.workflowId, attached };
     },
   };
 }
@@ -133,12 +140,13 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
       if (!command) return { status: 200, body: { ignored: `no command in the head commit's message ("${firstLine.slice(0, 80)}")` } };
       if (!repoUrl) return refuse(422, `the ${event.provider} payload names no clone url: start the gateway with --project ${project}=<url>`);
       const common = { project, repoUrl, branch: event.branch, commit: event.commit, requestedBy: event.pusher };
+      const reason = `${event.provider} push ${event.commit.slice(0, 8)}: ${firstLine}`;
+      if (command.kind === 'sweep' && !opts.starters.sweep) return refuse(422, 'this gateway does not start sweeps');
       const started = command.kind === 'train'
-        ? await opts.starters.train({
-          ...common, releaseTag: command.releaseTag, location: command.location ?? opts.location,
-          reason: `${event.provider} push ${event.commit.slice(0, 8)}: ${firstLine}`,
-        })
-        : await opts.starters.buildImage(common);
+        ? await opts.starters.train({ ...common, releaseTag: command.releaseTag, location: command.location ?? opts.location, reason })
+        : command.kind === 'sweep'
+          ? await opts.starters.sweep!({ ...common, releaseTag: command.releaseTag, grid: command.grid, location: command.location ?? opts.location, reason })
+          : await opts.starters.buildImage(common);
       return { status: 202, body: { [started.attached ? 'attached' : 'started']: started.workflowId, command: command.kind } };
     } catch (err) {
       if (err instanceof CommitCommandError || err instanceof InvalidTrainingRequest) return refuse(422, err.message);

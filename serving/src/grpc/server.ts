@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Server, ServerCredentials, loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import type { ModelRegistry } from '../model/types.ts';
+import { grpcHandlers } from './handlers.ts';
+
+// The Open Inference Protocol over gRPC (inference.GRPCInferenceService from
+// the vendored grpc_predict_v2.proto), on its own port beside REST, over the
+// same registry (release, pool).
+
+const PROTO = fileURLToPath(new URL('../../proto/grpc_predict_v2.proto', import.meta.url));
+
+/** Snake-case fields as in the proto; int64 as strings (exact); defaults filled so handlers see arrays. */
+function loadService(): ServiceDefinition {
+  const def = loadSync(PROTO, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+  const pkg = loadPackageDefinition(def) as unknown as { inference: { GRPCInferenceService: { service: ServiceDefinition } } };
+  return pkg.inference.GRPCInferenceService.service;
+}
+
+/** The serving package's version, as ServerMetadata reports it. */
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export interface GrpcServing {
+  port: number;
+  /** Lets calls in flight finish, then stops; cuts them after timeoutMs. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+export async function startGrpc(registry: ModelRegistry, opts: { host: string; port: number }): Promise<GrpcServing> {
+  const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  server.addService(loadService(), grpcHandlers(registry, { serverName: 'cd4ml', serverVersion: VERSION }));
+  const address = opts.host.includes(':') ? `[${opts.host}]:${opts.port}` : `${opts.host}:${opts.port}`;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(new Error(`gRPC: cannot listen on ${address}: ${err.message}`)) : resolve(p)));
+  });
+  return {
+    port,
+    close: (timeoutMs = 30_000) => new Promise<void>((resolve) => {
+      const timer = setTimeout(() => { server.forceShutdown(); resolve(); }, timeoutMs);
+      timer.unref();
+      server.tryShutdown(() => { clearTimeout(timer); resolve(); });
+    }),
+  };
+}
