@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '@cd4ml/contracts';
@@ -21,6 +22,20 @@ export const venvRepro = (env: DvcEnv): ReproCommand => ({
   file: path.join(env.venv, 'bin', 'dvc'), args: ['repro'], env: dvcEnv(env),
 });
 
+/** `dvc repro` stopped because EC2 is reclaiming the machine (see SpotWatcher), not because it failed. */
+export class ReproInterrupted extends Error {
+  constructor(readonly finished: string[], readonly stoppedIn: string | undefined) {
+    super(`dvc repro stopped for a spot interruption${stoppedIn ? ` in stage '${stoppedIn}'` : ''}`);
+    this.name = 'ReproInterrupted';
+  }
+}
+
+/** Stops the run when `signal` aborts: SIGTERM to its process group, SIGKILL after `graceMs`. */
+export interface ReproInterrupt {
+  signal: AbortSignal;
+  graceMs: number;
+}
+
 /**
  * `dvc repro` with a heartbeat naming the DVC stage that runs. A failing stage
  * is deterministic for this commit: non-retryable, with the stage's name and
@@ -30,10 +45,13 @@ export async function reproPipeline(
   command: ReproCommand,
   dir: string,
   timeoutMs: number,
+  interrupt?: ReproInterrupt,
 ): Promise<{ ran: string[]; skipped: string[] }> {
   const pidFile = path.join(dir, '.dvc', 'tmp', 'cd4ml-repro.pid');
   // A worker killed mid-repro leaves its detached dvc (or its container) running: stop it before starting again.
   await killOrphan(pidFile);
+  // A fresh clone with nothing to pull has no .dvc/tmp yet (dvc makes it on its first run).
+  await mkdir(path.dirname(pidFile), { recursive: true });
   await command.cleanup?.();
   const ran: string[] = [];
   const skipped: string[] = [];
@@ -42,9 +60,10 @@ export async function reproPipeline(
     await runProcess(command.file, command.args, {
       cwd: dir,
       env: command.env,
-      signal: hb.signal,
+      signal: interrupt ? AbortSignal.any([hb.signal, interrupt.signal]) : hb.signal,
       timeoutMs,
       pidFile,
+      ...(interrupt ? { killAfterMs: interrupt.graceMs } : {}),
       onLine: (line) => {
         const running = RUNNING_STAGE.exec(line)?.[1];
         const skip = SKIPPED_STAGE.exec(line)?.[1];
@@ -55,6 +74,11 @@ export async function reproPipeline(
     });
     return { ran, skipped };
   } catch (err) {
+    if (interrupt?.signal.aborted && !hb.signal.aborted) {
+      // The stage that was running when the notice came did not finish; every one before it did.
+      const stoppedIn = ran.at(-1);
+      throw new ReproInterrupted([...skipped, ...ran.slice(0, -1)], stoppedIn);
+    }
     if (err instanceof ProcessFailed && !hb.signal.aborted) {
       const stage = ran.at(-1);
       throw ApplicationFailure.nonRetryable(
@@ -66,6 +90,6 @@ export async function reproPipeline(
     throw err;
   } finally {
     hb.stop();
-    if (hb.signal.aborted) await command.cleanup?.();
+    if (hb.signal.aborted || interrupt?.signal.aborted) await command.cleanup?.();
   }
 }
