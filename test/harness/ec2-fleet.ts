@@ -93,10 +93,10 @@ export class SimulatedFleet {
   }
 
   /** Instances cd4ml tagged, with their current state. */
-  async instances(): Promise<{ instanceId: string; state: string; workflowId?: string; type?: string }[]> {
+  async instances(): Promise<{ instanceId: string; state: string; workflowId?: string; type?: string; lifecycle?: string }[]> {
     const out = await this.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:cd4ml:managed', Values: ['true'] }] }));
     return (out.Reservations?.flatMap((r) => r.Instances ?? []) ?? []).map((i) => ({
-      instanceId: i.InstanceId!, state: i.State?.Name ?? 'unknown', type: i.InstanceType,
+      instanceId: i.InstanceId!, state: i.State?.Name ?? 'unknown', type: i.InstanceType, ...(i.InstanceLifecycle ? { lifecycle: i.InstanceLifecycle } : {}),
       workflowId: i.Tags?.find((t) => t.Key === 'cd4ml:workflow-id')?.Value,
     }));
   }

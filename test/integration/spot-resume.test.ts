@@ -29,7 +29,10 @@ describe('spot interruption: resume on a replacement (moto, IMDS fake per instan
     await stack.example.create();
     const config = (await readFile(path.join(stack.example.workDir, 'cd4ml.yaml'), 'utf8')).replace(/locations:[\s\S]*$/,
       `locations:\n  gpu: {provider: ec2, region: us-east-1, endpoint: "${moto.endpoint}", launchTemplate: cd4ml-gpu, ` +
-      'instanceTypes: [g5.xlarge, g4dn.xlarge], spot: true, hourlyPrice: 0.5, workerStartTimeout: 120s}\n');
+      'instanceTypes: [g5.xlarge, g4dn.xlarge], spot: true, hourlyPrice: 0.5, workerStartTimeout: 120s}\n' +
+      // No interruption allowed on spot: the first replacement is on-demand.
+      `  once: {provider: ec2, region: us-east-1, endpoint: "${moto.endpoint}", launchTemplate: cd4ml-gpu, ` +
+      'instanceTypes: [g5.xlarge], spot: {maxInterruptions: 0}, workerStartTimeout: 120s}\n');
     expect(config).toMatch(/checkpoint: checkpoints\/train/);
     await stack.example.writeFile('cd4ml.yaml', config, 'cd4ml: a spot location');
     // Slow enough to be interrupted between folds: each waits 3 s, and checkpoints when it ends.
@@ -45,7 +48,8 @@ describe('spot interruption: resume on a replacement (moto, IMDS fake per instan
   });
 
   const instancesOf = async (tag: string) => (await fleet.instances()).filter((i) => i.workflowId === `train/penguins/${tag}`);
-  const checkpointOf = (instanceId: string) => path.join(stack.workdir(`gpu-${instanceId}`), 'penguins', 'checkpoints', 'train', 'state.json');
+  const checkpointOf = (instanceId: string, location = 'gpu') =>
+    path.join(stack.workdir(`${location}-${instanceId}`), 'penguins', 'checkpoints', 'train', 'state.json');
 
   it('interrupted after the first stage, it resumes on a second instance, skips the finished stage, and is released once with two attempts', async () => {
     const handle = await stack.startTraining({ releaseTag: 's1', location: 'gpu' });
@@ -88,6 +92,24 @@ describe('spot interruption: resume on a replacement (moto, IMDS fake per instan
       [first.instanceId, 'g5.xlarge', 'spot-interrupted'], [second.instanceId, 'g4dn.xlarge', 'accepted'],
     ]);
     expect(manifest.machine.seconds).toBeCloseTo(manifest.attempts!.reduce((s, a) => s + a.seconds, 0), 6);
+  }, 900_000);
+
+  it('beyond spot.maxInterruptions the replacement is on-demand', async () => {
+    const handle = await stack.startTraining({ releaseTag: 's3', location: 'once' });
+    const first = await waitUntil('a checkpointed fold on the first instance', async () => {
+      const [inst] = await instancesOf('s3');
+      return inst && existsSync(checkpointOf(inst.instanceId, 'once')) && inst;
+    }, 300_000);
+    fleet.imds.get(first.instanceId)!.interrupt();
+    const result: TrainingResult = await handle.result();
+    expect(result.decision).toBe('accepted');
+    // Read from moto: the second instance was launched without spot market options.
+    expect((await instancesOf('s3')).map((i) => [i.type, i.lifecycle ?? 'on-demand', i.state])).toEqual([
+      ['g5.xlarge', 'spot', 'terminated'], ['g5.xlarge', 'on-demand', 'terminated'],
+    ]);
+    expect(result.attempts?.map((a) => [a.market, a.ended])).toEqual([['spot', 'spot-interrupted'], ['on-demand', 'accepted']]);
+    // No hourlyPrice on this location: no cost estimate, on any attempt.
+    expect(result.estimatedCost).toBeNull();
   }, 900_000);
 
   it('a false alarm (the metadata service silent for a while, the instance still running) starts no resume', async () => {
