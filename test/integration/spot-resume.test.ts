@@ -112,6 +112,28 @@ describe('spot interruption: resume on a replacement (moto, IMDS fake per instan
     expect(result.estimatedCost).toBeNull();
   }, 900_000);
 
+  it('a notice as the instance comes up (during checkout, dvc pull or the start of repro) resumes too: nothing was finished, the replacement does it all', async () => {
+    const handle = await stack.startTraining({ releaseTag: 's4', location: 'gpu' });
+    // As soon as the first instance's metadata service is up (its worker starts right after).
+    const first = await waitUntil('the first instance\'s metadata service', async () => {
+      const [inst] = await instancesOf('s4');
+      return inst && fleet.imds.has(inst.instanceId) && inst;
+    }, 300_000);
+    fleet.imds.get(first.instanceId)!.interrupt();
+    const result: TrainingResult = await handle.result();
+    expect(result.decision).toBe('accepted');
+    expect(result.attempts?.map((a) => [a.instanceId === first.instanceId, a.ended])).toEqual([[true, 'spot-interrupted'], [false, 'accepted']]);
+    expect(result.notes?.join('\n')).toMatch(/finished stages: none; no checkpoint/);
+    expect((await instancesOf('s4')).map((i) => i.state)).toEqual(['terminated', 'terminated']);
+    // Whichever early step the notice met failed on the first instance; repro and what follows completed once, on the second.
+    const runs = await activityRuns(handle);
+    // (watchMachine may also end failed: its cancel can arrive after it saw cd4ml terminate the reclaimed instance.)
+    expect(runs.filter((r) => r.outcome === 'failed' && r.name !== 'watchMachine').map((r) => r.name)).toHaveLength(1);
+    for (const step of ['dvcRepro', 'stageCandidate', 'tagRelease', 'publishRelease']) {
+      expect(runsOf(runs, step).filter((r) => r.outcome === 'completed'), step).toHaveLength(1);
+    }
+  }, 900_000);
+
   it('a false alarm (the metadata service silent for a while, the instance still running) starts no resume', async () => {
     await stack.example.setParams({ 'train.fold_seconds': 2 }, 'params: another slow training');
     const handle = await stack.startTraining({ releaseTag: 's2', location: 'gpu' });
