@@ -1,7 +1,7 @@
 # cd4ml: `make demo` and `make test` are all a fresh clone needs; both bootstrap first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap bootstrap-test demo stop test typecheck build bench bench-serving bench-stop bench-gate bench-temporal bench-sweep clean-demo
+.PHONY: help bootstrap bootstrap-test demo stop test typecheck build bench bench-serving bench-stop bench-spot bench-gate bench-temporal bench-sweep clean-demo
 
 # The Temporal CLI installed by bootstrap, for recipes and the processes they start.
 export PATH := $(CURDIR)/.cd4ml/bin:$(PATH)
@@ -39,6 +39,9 @@ bench: bootstrap ## run the orchestration-overhead benchmark
 
 bench-stop: bootstrap ## EC2 stop latency on moto: cd4ml vs a CI-job-style script
 	pnpm exec tsx bench/stop-latency.ts
+
+bench-spot: bootstrap ## spot resume on moto: notice -> dvc repro again, and work lost, vs rerunning from scratch
+	pnpm exec tsx bench/spot-resume.ts
 
 bench-serving: bootstrap ## cd4ml serve vs MLServer vs FastAPI + onnxruntime vs a bare fastify route, REST and gRPC (installs the Python peers into .cd4ml/bench-*venv, builds ghz once)
 	pnpm exec tsx bench/serving/run.ts

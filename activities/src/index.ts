@@ -10,4 +10,5 @@ export { findBaseline, readManifest } from './release/baseline.ts';
 export type { EnsureImageInput, ImageHeartbeat } from './image/ensure-image.ts';
 export type { ImagePlan } from './image/resolve-image.ts';
 export type { TrainingImage } from './image/container-run.ts';
+export type { CheckpointPlace } from './dvc/resume-state.ts';
 export type { SweepPlan, SweepLocation } from './sweep/resolve-sweep.ts';

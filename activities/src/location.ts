@@ -11,6 +11,9 @@ import type { TrainingImage } from './image/container-run.ts';
 import { dataHashes } from './dvc/lock.ts';
 import { dvcEnv } from './dvc/dvc.ts';
 import { runCustomChecks } from './gate/custom-checks.ts';
+import { ReproInterrupted } from './dvc/repro.ts';
+import { REPRO_GRACE_MS, restoreForResume, resumeRepro, type CheckpointPlace } from './dvc/resume-state.ts';
+import { afterInterruptedRepro, guardedBySpotWatch, spotInterrupted, type SpotWatch } from './location-spot.ts';
 import { stageCandidate } from './release/stage-candidate.ts';
 import { stageLogOfThisRun } from './logs/run-log.ts';
 
@@ -23,6 +26,8 @@ export interface LocationDeps {
   checkoutQueue: string;
   /** This worker's identity, for the history and the Web UI. */
   worker: string;
+  /** On a spot instance: EC2's interruption notice (see SpotWatcher). */
+  spot?: SpotWatch;
 }
 
 /** What every location activity needs to find its checkout. */
@@ -38,25 +43,43 @@ export function createLocationActivities(deps: LocationDeps) {
   const projectDir = (ref: CheckoutRef) => path.join(repoDir(ref), ref.projectDir);
   const env = { venv: deps.venv };
 
-  return {
+  return guardedBySpotWatch({
     /** The first step of a training on this location: answers where the training's later steps must go. */
     async checkout(input: CheckoutRef & { repoUrl: string; commit: string }): Promise<CheckoutDone> {
       await checkoutCommit(repoDir(input), input.repoUrl, input.commit);
       return { checkoutQueue: deps.checkoutQueue, worker: deps.worker };
     },
 
-    async dvcPull(input: CheckoutRef): Promise<{ dvcFiles: string[] }> {
-      return pullData(env, projectDir(input));
+    /** `resume`: on the replacement of a reclaimed machine, also the run-cache and the checkpoint it saved. */
+    async dvcPull(input: CheckoutRef & { resume?: { checkpoint?: CheckpointPlace } }): Promise<{ dvcFiles: string[]; checkpointRestored?: boolean }> {
+      const pulled = await pullData(env, projectDir(input));
+      if (!input.resume) return pulled;
+      const restored = await restoreForResume(projectDir(input), input.resume.checkpoint);
+      return { ...pulled, checkpointRestored: restored.checkpoint };
     },
 
     /**
      * In the training image when the workflow passes one, with the venv's dvc otherwise. With `logStore`
-     * its output is kept there per run while it runs (`cd4ml logs`).
+     * its output is kept there per run while it runs (`cd4ml logs`). On a spot instance, a notice stops
+     * it gracefully and saves what a replacement resumes from (`checkpoint`: repro.checkpoint).
      */
-    async dvcRepro(input: CheckoutRef & { timeoutMs: number; image?: TrainingImage; logStore?: string }): Promise<{ ran: string[]; skipped: string[] }> {
+    async dvcRepro(
+      input: CheckoutRef & { timeoutMs: number; image?: TrainingImage; logStore?: string; checkpoint?: CheckpointPlace; resume?: boolean },
+    ): Promise<{ ran: string[]; skipped: string[] }> {
       const dir = projectDir(input);
-      const command = input.image ? await reproInImage(input.image, repoDir(input), dir) : venvRepro(env);
-      return reproPipeline(command, dir, input.timeoutMs, input.logStore ? stageLogOfThisRun(input.logStore, 'dvc-repro') : undefined);
+      const base = input.image ? await reproInImage(input.image, repoDir(input), dir) : venvRepro(env);
+      // On a replacement: finished stages come from the run-cache the reclaimed machine pushed.
+      const command = input.resume ? resumeRepro(base) : base;
+      const { spot } = deps;
+      if (spot?.notice) throw spotInterrupted({ notice: spot.notice, finishedStages: [] }, 'dvc repro not started');
+      const log = input.logStore ? stageLogOfThisRun(input.logStore, 'dvc-repro') : undefined;
+      const interrupt = spot ? { signal: spot.signal, graceMs: REPRO_GRACE_MS } : undefined;
+      try {
+        return await reproPipeline(command, dir, input.timeoutMs, { log, interrupt });
+      } catch (err) {
+        if (err instanceof ReproInterrupted && spot?.notice) return afterInterruptedRepro(err, spot.notice, env, dir, input.checkpoint);
+        throw err;
+      }
     },
 
     /** The project's own gate checks (gate.checks), in the checkout after dvc repro; failures are failed checks. */
@@ -90,7 +113,7 @@ export function createLocationActivities(deps: LocationDeps) {
       const files = ['params.yaml', 'dvc.lock'].map((f) => path.posix.join(input.projectDir, f));
       return commitTrial(repoDir(input), { ...input, files });
     },
-  };
+  }, deps.spot, ['dvcRepro']);
 }
 
 export type LocationActivities = ReturnType<typeof createLocationActivities>;

@@ -37,8 +37,11 @@ export const Ec2Location = z.object({
   userData: z.enum(['cd4ml', 'template']).optional(),
   /** Tried in order; on a capacity error the next one is used. */
   instanceTypes: z.array(z.string()).default([]),
-  /** Spot first, on-demand if spot has no capacity. */
-  spot: z.boolean().default(false),
+  /**
+   * Spot first, on-demand if spot has no capacity. A reclaimed spot instance is replaced and the
+   * training resumes; after `maxInterruptions` (default 2) the replacement is on-demand.
+   */
+  spot: z.union([z.boolean(), z.object({ maxInterruptions: z.number().int().min(0).default(2) }).strict()]).default(false),
   /** USD per hour, for the cost estimate in results and releases. */
   hourlyPrice: z.number().nonnegative().optional(),
   maxRuntime: duration.default('8h'),
@@ -185,7 +188,14 @@ export const ProjectConfig = z.object({
   image: ImageConfig.optional(),
   /** Release store override: a folder or s3://bucket/prefix. Default: the control worker's. */
   store: z.string().optional(),
-  repro: z.object({ timeout: duration.default('2h') }).strict().default({ timeout: '2h' }),
+  repro: z.object({
+    timeout: duration.default('2h'),
+    /**
+     * A folder (relative to the DVC project) the training writes checkpoints to: saved to the
+     * store when a spot instance is reclaimed and put back on the replacement before dvc repro.
+     */
+    checkpoint: z.string().regex(/^(?!\/)(?!.*(^|\/)\.\.?(\/|$)).+$/, 'a folder inside the project, such as model/checkpoints').optional(),
+  }).strict().default({ timeout: '2h' }),
   /** A GitLab release page for each release (optional). */
   gitlab: GitLabConfig.optional(),
   /** How `cd4ml release promote` rolls a release out (canary, shadow or direct). */

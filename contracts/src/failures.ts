@@ -19,6 +19,8 @@ export const FailureType = {
   WorkerLost: 'WorkerLost',
   /** The training's machine went away under it (terminated, shutting down, or stopped, not by cd4ml). */
   MachineLost: 'MachineLost',
+  /** EC2 reclaims the training's spot instance (its notice, or its state): the training resumes on another machine. */
+  SpotInterrupted: 'SpotInterrupted',
   /** The Dockerfile does not build at this commit: a retry builds the same thing. */
   ImageBuildFailed: 'ImageBuildFailed',
   /** The registry refused the credentials, or they are not set on the worker. */
@@ -46,6 +48,7 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.MaxRuntimeExceeded,
   FailureType.BudgetExceeded,
   FailureType.MachineLost,
+  FailureType.SpotInterrupted,
   FailureType.ImageBuildFailed,
   FailureType.RegistryDenied,
   FailureType.CredentialsRejected,

@@ -14,6 +14,7 @@ export * from './temporal-env.ts';
 export * from './triggers.ts';
 export * from './repo-url.ts';
 export * from './serving-state.ts';
+export * from './spot.ts';
 export * from './sweep-params.ts';
 export * from './sweep-config.ts';
 export * from './sweep.ts';

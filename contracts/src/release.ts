@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TensorSpec, Tensor } from './tensor.ts';
 import { Check, GateComparison, PlotFile } from './training.ts';
+import { MachineAttempt } from './spot.ts';
 
 const metricValue = z.union([z.number(), z.array(z.number())]);
 
@@ -48,6 +49,8 @@ export const ReleaseManifest = z.object({
     /** seconds x the location's hourlyPrice, USD; null without a price. Absent in releases before cd4ml 0.2. */
     estimatedCost: z.number().nullable().optional(),
   }),
+  /** Every machine the training ran on (a reclaimed spot instance, then its replacement). Absent before spot resume. */
+  attempts: z.array(MachineAttempt).optional(),
   durations: z.record(z.string(), z.number()),
   requestedBy: z.string(),
   reason: z.string(),

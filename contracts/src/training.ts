@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RepoUrl } from './repo-url.ts';
 import type { ImageResult } from './image.ts';
+import type { MachineAttempt } from './spot.ts';
 import type { TrialCandidate } from './sweep.ts';
 
 // Also what `git check-ref-format` refuses: "..", a trailing "." or ".lock".
@@ -127,6 +128,8 @@ export interface TrainingResult {
    * could not be written is a warning: the release itself is published.
    */
   releasePage?: { published: true; url: string } | { published: false; failureType: string; error: string };
+  /** Every machine the training ran on, oldest first (a reclaimed spot instance, then its replacement). */
+  attempts?: MachineAttempt[];
   /** What happened on the way that a person should know, e.g. a lost worker and the restart from checkout. */
   notes?: string[];
   /** A sweep trial's machine (absent outside sweeps). */

@@ -30,6 +30,8 @@ export class FakeImds {
   readonly metadata = new Map<string, string>();
   readonly requests: ImdsRequest[] = [];
   private readonly tokens = new Map<string, number>();
+  /** While true the service answers nothing (requests hang): an outage, not a notice. */
+  silent = false;
 
   private constructor(private readonly server: http.Server, readonly endpoint: string, readonly instanceId: string) {}
 
@@ -59,6 +61,10 @@ export class FakeImds {
       res.writeHead(status, { 'content-type': 'text/plain' }).end(body);
     };
     req.resume();
+    if (this.silent) {
+      this.requests.push({ method: req.method ?? '', path: url.pathname, status: 0, tokenValid });
+      return;
+    }
     if (req.headers['x-forwarded-for']) return answer(403, 'Forbidden');
     if (url.pathname === '/latest/api/token') {
       if (req.method !== 'PUT') return answer(405, 'Method Not Allowed');
@@ -74,6 +80,17 @@ export class FakeImds {
     if (!tokenValid) return answer(401, 'Unauthorized');
     const value = this.metadata.get(url.pathname.slice('/latest/meta-data/'.length).replace(/\/$/, ''));
     return value === undefined ? answer(404, 'Not Found') : answer(200, value);
+  }
+
+  /** EC2's two-minute notice (spot/instance-action), as AWS documents its body. */
+  interrupt(action: 'terminate' | 'stop' | 'hibernate' = 'terminate', inSeconds = 120): void {
+    const time = new Date(Date.now() + inSeconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    this.metadata.set('spot/instance-action', JSON.stringify({ action, time }));
+  }
+
+  /** The rebalance recommendation (events/recommendations/rebalance). */
+  recommendRebalance(): void {
+    this.metadata.set('events/recommendations/rebalance', JSON.stringify({ noticeTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }));
   }
 
   async stop(): Promise<void> {

@@ -3,6 +3,7 @@ import { locationTaskQueue } from '@cd4ml/contracts';
 import type { RunningWorker, Stack } from './stack.ts';
 import type { WorkerProcess } from './worker-process.ts';
 import { MOTO_CREDENTIALS } from './moto.ts';
+import { FakeImds } from '../fakes/imds.ts';
 
 export interface InstanceEvent {
   instanceId: string;
@@ -28,6 +29,9 @@ export class SimulatedFleet {
   readonly broken = new Set<string>();
   /** Every location worker this fleet ran as its own process (see `processes`), for reading their logs. */
   readonly spawned: WorkerProcess[] = [];
+  /** With `withImds()`: each instance's own metadata service, which its location worker watches for spot notices. */
+  readonly imds = new Map<string, FakeImds>();
+  private servesImds = false;
 
   /**
    * `processEnv`: run each instance's worker as its own OS process with this
@@ -37,6 +41,12 @@ export class SimulatedFleet {
   constructor(private readonly stack: Stack, endpoint: string, region = 'us-east-1', private readonly processEnv?: Record<string, string>) {
     // moto's test credentials, whatever this process's environment holds.
     this.ec2 = new EC2Client({ region, endpoint, credentials: { accessKeyId: MOTO_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: MOTO_CREDENTIALS.AWS_SECRET_ACCESS_KEY } });
+  }
+
+  /** Gives every instance a metadata service of its own (a test interrupts one with `imds.get(id).interrupt()`). */
+  withImds(): this {
+    this.servesImds = true;
+    return this;
   }
 
   start(everyMs = 250): this {
@@ -66,7 +76,7 @@ export class SimulatedFleet {
             this.spawned.push(p);
             return { stop: () => p.stop() };
           })
-          : this.stack.startLocationWorker(location, checkout, taskQueue));
+          : this.instanceImds(id).then((imds) => this.stack.startLocationWorker(location, checkout, taskQueue, imds?.endpoint)));
       } else if (state !== 'running' && this.workers.has(id)) {
         const worker = this.workers.get(id)!;
         this.workers.delete(id);
@@ -75,11 +85,18 @@ export class SimulatedFleet {
     }
   }
 
+  private async instanceImds(instanceId: string): Promise<FakeImds | undefined> {
+    if (!this.servesImds) return undefined;
+    const imds = await FakeImds.start({ instanceId });
+    this.imds.set(instanceId, imds);
+    return imds;
+  }
+
   /** Instances cd4ml tagged, with their current state. */
-  async instances(): Promise<{ instanceId: string; state: string; workflowId?: string; type?: string }[]> {
+  async instances(): Promise<{ instanceId: string; state: string; workflowId?: string; type?: string; lifecycle?: string }[]> {
     const out = await this.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:cd4ml:managed', Values: ['true'] }] }));
     return (out.Reservations?.flatMap((r) => r.Instances ?? []) ?? []).map((i) => ({
-      instanceId: i.InstanceId!, state: i.State?.Name ?? 'unknown', type: i.InstanceType,
+      instanceId: i.InstanceId!, state: i.State?.Name ?? 'unknown', type: i.InstanceType, ...(i.InstanceLifecycle ? { lifecycle: i.InstanceLifecycle } : {}),
       workflowId: i.Tags?.find((t) => t.Key === 'cd4ml:workflow-id')?.Value,
     }));
   }
@@ -94,6 +111,7 @@ export class SimulatedFleet {
     await this.polling;
     for (const w of this.workers.values()) await (await w).stop();
     this.workers.clear();
+    for (const imds of this.imds.values()) await imds.stop();
     this.ec2.destroy();
   }
 }

@@ -136,9 +136,10 @@ export class Stack {
   }
 
   /** `checkout` names the machine's disk: a launched instance brings a fresh one. */
-  async startLocationWorker(location = 'local', checkout = location, taskQueue?: string): Promise<RunningWorker> {
+  /** `imdsEndpoint`: the instance metadata service its spot watch polls (a FakeImds). */
+  async startLocationWorker(location = 'local', checkout = location, taskQueue?: string, imdsEndpoint?: string): Promise<RunningWorker> {
     const worker = await createLocationWorker({
-      temporal: this.temporal, location, taskQueue, workdir: this.workdir(checkout), venv: VENV,
+      temporal: this.temporal, location, taskQueue, workdir: this.workdir(checkout), venv: VENV, ...(imdsEndpoint ? { imdsEndpoint } : {}),
     });
     return this.track(worker, () => worker.close());
   }

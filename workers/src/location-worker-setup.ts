@@ -5,6 +5,7 @@ import { locationWorkerIdentity, type LocationWorkerIdentity } from './location-
 import { fenceLocation } from './location-fence.ts';
 import { connectTemporal } from './connect.ts';
 import { StepTracker } from './step-tracker.ts';
+import { SpotWatcher } from '@cd4ml/activities/compute/ec2/interruption';
 
 export interface LocationWorkerOptions {
   temporal: TemporalSettings;
@@ -17,6 +18,8 @@ export interface LocationWorkerOptions {
   /** Take over from a live worker on the same queue instead of refusing to start. */
   replace?: boolean;
   log?: (msg: string) => void;
+  /** The instance metadata service to watch for spot notices (imdsEndpoint()); none off EC2. */
+  imdsEndpoint?: string;
 }
 
 export interface LocationWorker {
@@ -54,7 +57,10 @@ export async function createLocationWorker(opts: LocationWorkerOptions): Promise
   }
 
   const steps = new StepTracker(client);
-  const activities = steps.wrap(createLocationActivities({ workdir: opts.workdir, venv: opts.venv, checkoutQueue: me.checkoutQueue, worker: me.identity }));
+  const spot = opts.imdsEndpoint ? new SpotWatcher(opts.imdsEndpoint, { log }).start() : undefined;
+  const activities = steps.wrap(createLocationActivities({
+    workdir: opts.workdir, venv: opts.venv, checkoutQueue: me.checkoutQueue, worker: me.identity, ...(spot ? { spot } : {}),
+  }));
   const base = { connection, namespace, identity: me.identity, activities, ...heartbeats };
   // One step at a time on each queue: the location's lease already serialises trainings.
   const shared = await Worker.create({ ...base, taskQueue: me.queue, maxConcurrentActivityTaskExecutions: 1 });
@@ -93,6 +99,9 @@ export async function createLocationWorker(opts: LocationWorkerOptions): Promise
       if (failed) throw failed.reason;
     },
     shutdown: () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown()),
-    close,
+    close: async () => {
+      await spot?.stop();
+      await close();
+    },
   };
 }

@@ -5,6 +5,7 @@ import { createLocationWorker } from './location-worker-setup.ts';
 import { LocationTaken } from './location-fence.ts';
 import { defaultVenv, defaultWorkdir } from './paths.ts';
 import { exitOnSetupError } from './connect.ts';
+import { imdsEndpoint } from '@cd4ml/activities/compute/ec2/interruption';
 
 const opts = new Command('location-worker')
   .description('Runs training steps for one location against its persistent checkout')
@@ -27,6 +28,7 @@ try {
     venv: opts.venv,
     replace: opts.replace,
     log: (msg) => logger.info(msg),
+    imdsEndpoint: imdsEndpoint(),
   });
 } catch (err) {
   if (!(err instanceof LocationTaken)) exitOnSetupError(err);

@@ -6,7 +6,9 @@ import { describeSetting } from '@cd4ml/contracts/sweep-params';
 import { trialGitRef } from '@cd4ml/contracts/sweep';
 import { pinnedRef, type ImageResult } from '@cd4ml/contracts/image';
 import { durationMs } from '@cd4ml/contracts/config';
+import { checkpointKey } from '@cd4ml/contracts/spot';
 import { retry } from './activity-options.ts';
+import { attemptsSoFar, totalOf, type ResumeFrom } from './spot-resume.ts';
 import type { LocationSteps } from './on-location.ts';
 import type { ProgressTracker } from './progress.ts';
 
@@ -18,6 +20,8 @@ export interface PipelineRun {
   machine: Machine;
   image: ImageResult | undefined;
   progress: ProgressTracker;
+  /** On the replacement of a reclaimed spot instance: the machines before it. */
+  resume?: ResumeFrom;
 }
 
 /**
@@ -30,14 +34,19 @@ export async function runPipeline(run: PipelineRun, { steps, repro }: LocationSt
   const { request: req, config } = plan;
   const ref: CheckoutRef = { project: req.project, projectDir: plan.projectDir };
 
+  // repro.checkpoint: saved by a reclaimed spot instance, put back on its replacement.
+  const checkpoint = config.repro.checkpoint
+    ? { checkpoint: { path: config.repro.checkpoint, store: plan.store, key: checkpointKey(req.project, req.releaseTag) } } : {};
   progress.enter('dvc-pull');
-  const { dvcFiles } = await steps.dvcPull(ref);
+  const { dvcFiles } = await steps.dvcPull({ ...ref, ...(run.resume ? { resume: checkpoint } : {}) });
   const inImage = image && config.image ? { image: { pinnedRef: pinnedRef(image), run: config.image.run } } : {};
   progress.enter('dvc-repro');
   // A sweep's trial trains its own setting: set on top of params.yaml, as dvc exp run --set-param.
   if (req.trial) await steps.setParams({ ...ref, params: req.trial.params });
   // The store keeps the stage's output for `cd4ml logs`; only its key is derived, nothing enters history.
-  await repro.dvcRepro({ ...ref, timeoutMs: durationMs(config.repro.timeout), ...inImage, logStore: plan.store });
+  await repro.dvcRepro({
+    ...ref, timeoutMs: durationMs(config.repro.timeout), ...inImage, logStore: plan.store, ...checkpoint, ...(run.resume ? { resume: true } : {}),
+  });
   // gate.checks is newer than every recorded history, so older runs schedule nothing here.
   let customChecks: Check[] = [];
   if (config.gate.checks?.length) {
@@ -97,7 +106,9 @@ async function release(run: PipelineRun, steps: LocationSteps['steps'], candidat
     message: `cd4ml release ${req.releaseTag}: ${config.gate.metric} ${String(evaluation.metrics[config.gate.metric])}${req.reason ? `\n\n${req.reason}` : ''}`,
   });
   progress.enter('publish');
-  const machineSeconds = (Date.now() - machine.startedAt) / 1000;
+  // Every machine the training ran on, up to publishing (one, unless spot instances were reclaimed).
+  const attempts = attemptsSoFar(run.resume, machine);
+  const machineSeconds = attempts ? totalOf(attempts).seconds : (Date.now() - machine.startedAt) / 1000;
   const published = await control.publishRelease({
     store: plan.store,
     project: req.project,
@@ -115,8 +126,9 @@ async function release(run: PipelineRun, steps: LocationSteps['steps'], candidat
     // Up to publishing: the release is written while the machine is still on.
     machine: {
       provider: machine.provider, instanceType: machine.instanceType, seconds: machineSeconds,
-      estimatedCost: estimatedCost(machineSeconds, machine.hourlyPrice),
+      estimatedCost: attempts ? totalOf(attempts).estimatedCost : estimatedCost(machineSeconds, machine.hourlyPrice),
     },
+    ...(attempts ? { attempts } : {}),
     durations: progress.durations(),
     requestedBy: req.requestedBy,
     reason: req.reason,

@@ -14,6 +14,7 @@ import { TrainingMachine, whileMachineRuns, withinMaxRuntime } from './training-
 import { onLocation } from './on-location.ts';
 import { runPipeline } from './pipeline.ts';
 import { withinBudget } from './training-budget.ts';
+import { totalOf, trainingAttempts, withSpotResume } from './spot-resume.ts';
 import { setSearchAttributes } from './search-attributes.ts';
 
 const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '2 minutes', retry });
@@ -48,13 +49,12 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
     if (leased) await waitForLocation(plan, workflowId, progress, () => granted);
     const image = await trainingImage(plan, progress);
     // From here the machine may cost money: a runaway training is cut off at the location's maxRuntime.
-    outcome = await withinMaxRuntime(plan, async () => {
-      const started = await machine.start();
+    outcome = await withinMaxRuntime(plan, () => withSpotResume({ plan, machine, progress, notes }, (started, resume) => {
       const queue = started.taskQueue ?? locationTaskQueue(plan.request.location);
-      // --budget: stopped once the machine's cost passes it (training-budget.ts).
+      // --budget: stopped once the machine's cost passes it (training-budget.ts); counted per machine attempt.
       return withinBudget(plan, started, () => whileMachineRuns(plan, started, () =>
-        onLocation({ plan, queue, progress, notes }, (steps) => runPipeline({ plan, machine: started, image, progress }, steps))));
-    });
+        onLocation({ plan, queue, progress, notes }, (steps) => runPipeline({ plan, machine: started, image, progress, ...(resume ? { resume } : {}) }, steps))));
+    }));
   } catch (err) {
     if (isCancellation(err)) ended = 'cancelled';
     throw surfaced(err);
@@ -69,11 +69,13 @@ export async function trainModel(request: TrainingRequestInput): Promise<Trainin
     const metric = outcome?.metrics[plan.config.gate.metric];
     setSearchAttributes({ Cd4mlDecision: outcome?.decision ?? ended, Cd4mlMetric: typeof metric === 'number' ? metric : null });
   }
-  // Machine time and cost to the stop call, which comes after everything else.
+  // Machine time and cost to the stop call, which comes after everything else; over every machine a reclaimed spot training used.
+  const attempts = trainingAttempts(machine, outcome.decision);
   const result: TrainingResult = {
     ...outcome,
-    machineSeconds: machine.stopped?.seconds ?? outcome.machineSeconds,
-    estimatedCost: machine.stopped?.estimatedCost ?? outcome.estimatedCost,
+    machineSeconds: attempts ? totalOf(attempts).seconds : machine.stopped?.seconds ?? outcome.machineSeconds,
+    estimatedCost: attempts ? totalOf(attempts).estimatedCost : machine.stopped?.estimatedCost ?? outcome.estimatedCost,
+    ...(attempts ? { attempts } : {}),
     ...(notes.length ? { notes } : {}),
   };
   return withReleasePage(plan, result, progress);

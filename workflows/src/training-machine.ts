@@ -1,7 +1,7 @@
 import {
   ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, log, patched, proxyActivities, sleep,
 } from '@temporalio/workflow';
-import type { ControlActivities, Machine, StopResult, TrainingPlan } from '@cd4ml/activities';
+import type { ControlActivities, Machine, StartInput, StopResult, TrainingPlan } from '@cd4ml/activities';
 import { durationMs } from '@cd4ml/contracts/config';
 import { FailureType } from '@cd4ml/contracts/failures';
 import { retry, surfaced } from './activity-options.ts';
@@ -26,6 +26,8 @@ export class TrainingMachine {
   private machine: Machine | undefined;
   private startAttempted = false;
   stopped: StopResult | undefined;
+  /** Machines this training gave up before the current one (reclaimed spot instances), oldest first. */
+  readonly replaced: { machine: Machine; stopped: StopResult }[] = [];
 
   constructor(
     private readonly plan: TrainingPlan,
@@ -33,11 +35,29 @@ export class TrainingMachine {
     private readonly progress: ProgressTracker,
   ) {}
 
-  async start(): Promise<Machine> {
+  /** `replacement`: the launch settings for the machine that replaces a reclaimed one. */
+  async start(replacement?: Pick<StartInput, 'config' | 'launchesBefore'>): Promise<Machine> {
     this.progress.enter('start-machine');
     this.startAttempted = true;
-    this.machine = await compute.startMachine({ location: this.plan.request.location, config: this.plan.location, workflowId: this.workflowId });
+    this.machine = await compute.startMachine({
+      location: this.plan.request.location, config: this.plan.location, workflowId: this.workflowId, ...replacement,
+    });
     return this.machine;
+  }
+
+  get current(): Machine | undefined {
+    return this.machine;
+  }
+
+  /** Switches the current machine off for good (it is being reclaimed); the next start() brings up another. */
+  async replace(): Promise<{ machine: Machine; stopped: StopResult }> {
+    const machine = this.machine!;
+    this.progress.enter('stop-machine');
+    const stopped = await cleanup.stopMachine(machine);
+    this.machine = undefined;
+    this.startAttempted = false;
+    this.replaced.push({ machine, stopped });
+    return { machine, stopped };
   }
 
   /** Switches off what start switched on. Call it in a non-cancellable scope. */

@@ -19,6 +19,10 @@ export interface Machine {
   lifecycle?: 'start-stop' | 'launch-terminate';
   /** ec2: for the cost estimate */
   hourlyPrice?: number;
+  /** ec2, a launched instance: where and how it runs (a spot resume moves on to the next choice). */
+  zone?: string;
+  subnetId?: string;
+  market?: 'spot' | 'on-demand';
 }
 
 export interface StopResult {
@@ -33,6 +37,8 @@ export interface StartInput {
   location: string;
   config: LocationConfig;
   workflowId: string;
+  /** Launches of this training that ended before this start (a reclaimed spot instance): part of the client token. */
+  launchesBefore?: number;
 }
 
 /** Switches a location's machine on and off. Both calls are idempotent. */

@@ -10,6 +10,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** A file to record the process group id in, so a restarted worker can kill an orphan. */
   pidFile?: string;
+  /** How long the group has after SIGTERM before SIGKILL (default 5 s). */
+  killAfterMs?: number;
 }
 
 export interface RunResult {
@@ -64,7 +66,7 @@ export async function runProcess(file: string, args: string[], opts: RunOptions)
   let killTimer: NodeJS.Timeout | undefined;
   const terminate = () => {
     killGroup('SIGTERM');
-    killTimer ??= setTimeout(() => killGroup('SIGKILL'), 5000);
+    killTimer ??= setTimeout(() => killGroup('SIGKILL'), opts.killAfterMs ?? 5000);
   };
   const onAbort = () => terminate();
   opts.signal?.addEventListener('abort', onAbort, { once: true });

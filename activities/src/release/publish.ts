@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import {
   FailureType, HoldoutSet, ReleaseManifest, SmokeSet, latestKey, releaseKey,
-  type CandidateRef, type Check, type SweepReport, type GateComparison, type Metrics, type PlotFile, type TensorSpec,
+  type CandidateRef, type Check, type SweepReport, type GateComparison, type MachineAttempt, type Metrics, type PlotFile, type TensorSpec,
 } from '@cd4ml/contracts';
 import { readManifest } from './baseline.ts';
 import { renderReport } from './report.ts';
@@ -26,6 +26,8 @@ export interface PublishInput {
   image?: { ref: string; digest: string };
   location: string;
   machine: { provider: string; instanceType: string | null; seconds: number; estimatedCost: number | null };
+  /** Every machine the training ran on, when it ran on more than one (a reclaimed spot instance, then its replacement). */
+  attempts?: MachineAttempt[];
   durations: Record<string, number>;
   requestedBy: string;
   reason: string;
@@ -82,6 +84,7 @@ export async function publishRelease(store: ReleaseStore, input: PublishInput): 
     image: input.image ?? null,
     location: input.location,
     machine: input.machine,
+    ...(input.attempts ? { attempts: input.attempts } : {}),
     durations: input.durations,
     requestedBy: input.requestedBy,
     reason: input.reason,

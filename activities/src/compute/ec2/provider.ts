@@ -27,6 +27,13 @@ export interface StartHeartbeat {
   launched?: string[];
 }
 
+/** Where a running instance is, and whether it is spot (for the training's attempts). */
+const placement = (i: { Placement?: { AvailabilityZone?: string }; SubnetId?: string; InstanceLifecycle?: string }): Pick<Machine, 'zone' | 'subnetId' | 'market'> => ({
+  ...(i.Placement?.AvailabilityZone ? { zone: i.Placement.AvailabilityZone } : {}),
+  ...(i.SubnetId ? { subnetId: i.SubnetId } : {}),
+  market: i.InstanceLifecycle === 'spot' ? 'spot' : 'on-demand',
+});
+
 /** Launched ids recorded by the previous attempt of this activity (none on the first). */
 export function launchedBefore(details: unknown): string[] {
   const launched = (details as { launched?: unknown } | undefined)?.launched;
@@ -107,7 +114,7 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
             if (existing.state === 'stopped' || existing.state === 'stopping') await startInstance(ec2, instanceId);
           } else {
             const inst = await launchInstance(launcher, {
-              location, workflowId, config: cfg, runId: info.workflowExecution?.runId ?? info.activityId, endedLaunches: launched.length,
+              location, workflowId, config: cfg, runId: info.workflowExecution?.runId ?? info.activityId, endedLaunches: launched.length + (input.launchesBefore ?? 0),
               userData: sendsCd4mlUserData(cfg) ? await renderUserData({ location, perInstanceQueue: 'true', ...ctx.userData }) : undefined,
               onAttempt: (c) => hb.update({ detail: `launching ${c.instanceType ?? 'template type'} (${c.market}${c.subnetId ? ` in ${c.subnetId}` : ''})` }),
               onLaunched: (id) => {
@@ -147,7 +154,7 @@ export function ec2Provider(ctx: ComputeContext): MachineProvider {
             FailureType.WorkerDidNotStart,
           );
         }
-        return { ...provider.recordFor(input), instanceId, instanceType, startedAt, taskQueue };
+        return { ...provider.recordFor(input), instanceId, instanceType, startedAt, taskQueue, ...placement(running) };
       } catch (err) {
         // Cancelled, or a failure no retry will fix: switch off what this attempt switched on.
         // Transient errors leave it: the retry finds the same instance.
