@@ -35,7 +35,7 @@ describe('parseProjectConfig', () => {
       probabilitiesOutput: 'probabilities',
       labelOutput: 'label',
     });
-    expect(config.repro).toEqual({ timeout: '2h' });
+    expect(config.repro).toEqual({ timeout: '2h', checkpoint: 'checkpoints/train' });
     expect(config.image).toBeUndefined();
     expect(config.store).toBeUndefined();
   });
