@@ -1,7 +1,7 @@
 # cd4ml: `make demo` and `make test` are all a fresh clone needs; both bootstrap first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap bootstrap-test demo stop test typecheck build bench bench-serving bench-stop bench-gate bench-temporal clean-demo
+.PHONY: help bootstrap bootstrap-test demo stop test typecheck build bench bench-serving bench-stop bench-gate bench-temporal bench-cli clean-demo
 
 # The Temporal CLI installed by bootstrap, for recipes and the processes they start.
 export PATH := $(CURDIR)/.cd4ml/bin:$(PATH)
@@ -48,6 +48,9 @@ bench-gate: bootstrap ## the gate (candidate + baseline, metrics, bootstrap) on 
 
 bench-temporal: bootstrap-test ## dev server vs Temporal server on PostgreSQL: 10 trainings side by side, then 50 queued on one location
 	pnpm exec tsx bench/temporal-backends.ts
+
+bench-cli: build ## how fast cd4ml --help and cd4ml status answer (built and tsx) vs temporal workflow describe on one dev server
+	pnpm exec tsx bench/cli-startup.ts
 
 clean-demo: ## remove the demo's state (.cd4ml/demo) only
 	rm -rf .cd4ml/demo

@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { parseProjectConfig, temporalSettings, type Ec2LocationConfig } from '@cd4ml/contracts';
-import { renderUserData, sendsCd4mlUserData } from '@cd4ml/activities/compute/ec2/user-data';
+import type { Ec2LocationConfig } from '@cd4ml/contracts';
 
 export interface UserDataRequest {
   /** cd4ml.yaml on this machine. */
@@ -29,6 +28,10 @@ export interface RenderedUserData {
  * every launch of a template.
  */
 export async function renderLocationUserData(req: UserDataRequest): Promise<RenderedUserData> {
+  // Loaded here, not at the top: registering commands stays cheap (see cli.ts).
+  const [{ parseProjectConfig, temporalSettings }, { renderUserData, sendsCd4mlUserData }] = await Promise.all([
+    import('@cd4ml/contracts'), import('@cd4ml/activities/compute/ec2/user-data'),
+  ]);
   const file = path.resolve(req.configPath);
   const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new Error(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file (give its path with --config)' : err.message}`);

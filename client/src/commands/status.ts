@@ -1,16 +1,15 @@
 import type { Command } from 'commander';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TrainingResult } from '@cd4ml/contracts';
-import { progressQuery } from '@cd4ml/workflows/queries';
-import { connectClient } from '../connection.ts';
-import { describeStage, failureOutcome } from '../watch-training.ts';
-import { renderOutcome } from '../render.ts';
 
 export function statusCommand(program: Command): void {
   program
     .command('status <id>')
     .description('where a training is: its stage and how long it has been there, or how it ended (id: train/<project>/<tag>)')
     .action(async (id: string) => {
+      // Loaded here, not at the top: registering commands stays cheap (see cli.ts).
+      const [{ WorkflowNotFoundError }, { progressQuery }, { connectClient }, { describeStage, failureOutcome }, { renderOutcome }] = await Promise.all([
+        import('@temporalio/client'), import('@cd4ml/workflows/queries'), import('../connection.ts'), import('../watch-training.ts'), import('../render.ts'),
+      ]);
       const client = await connectClient();
       const handle = client.workflow.getHandle(id);
       let status: string;

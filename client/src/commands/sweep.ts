@@ -1,9 +1,6 @@
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseGrid, sweepWorkflowId, type SweepRequestInput, type SweepResult, type SweepStatus } from '@cd4ml/contracts';
-import { connectClient } from '../connection.ts';
-import { startSweep } from '../start-sweep.ts';
-import { renderSweepStatus } from '../render-sweep.ts';
+import type { SweepRequestInput, SweepResult, SweepStatus } from '@cd4ml/contracts';
 import { nonNegative, positiveInt } from './parse-options.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -33,6 +30,7 @@ export function sweepCommand(program: Command): void {
       const missing = ['repo', 'project', 'tag'].filter((k) => !o[k]);
       if (missing.length) throw new Error(`cd4ml sweep needs ${missing.map((m) => `--${m}`).join(', ')}`);
       if (!o.grid.length && !o.sweep) throw new Error("cd4ml sweep needs --grid key=values (e.g. --grid 'train.C=0.1,1,10') or --sweep <name>");
+      const { parseGrid } = await import('@cd4ml/contracts');
       const request: SweepRequestInput = {
         project: o.project, repoUrl: o.repo, branch: o.branch, commit: o.commit, releaseTag: o.tag,
         reason: o.reason, requestedBy: o.requestedBy, configPath: o.config,
@@ -51,6 +49,9 @@ export function sweepCommand(program: Command): void {
     .description('the trials of a sweep: setting, state, metric with interval, cost, machine')
     .requiredOption('--project <name>', 'project name')
     .action(async (tag: string, o: { project: string }) => {
+      const [{ sweepWorkflowId }, { connectClient }, { renderSweepStatus }] = await Promise.all([
+        import('@cd4ml/contracts'), import('../connection.ts'), import('../render-sweep.ts'),
+      ]);
       const client = await connectClient();
       console.log(renderSweepStatus(await client.workflow.getHandle(sweepWorkflowId(o.project, tag)).query<SweepStatus>('sweepStatus')));
     });
@@ -58,6 +59,10 @@ export function sweepCommand(program: Command): void {
 
 /** Starts (or attaches to) a sweep and, with `wait`, prints each trial's change of state and the table at the end. */
 export async function sweepAndFollow(request: SweepRequestInput, wait: boolean): Promise<void> {
+  // Loaded here, not at the top: registering commands stays cheap (see cli.ts).
+  const [{ connectClient }, { startSweep }, { renderSweepStatus }] = await Promise.all([
+    import('../connection.ts'), import('../start-sweep.ts'), import('../render-sweep.ts'),
+  ]);
   const client = await connectClient();
   const { handle, attached } = await startSweep(client, request);
   console.log(`${attached ? 'attached to' : 'started'} ${handle.workflowId}`);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../package-files.ts';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type onResponseHookHandler } from 'fastify';
 import type { Datatype } from '@cd4ml/contracts';
 import { checkSignature, InputError, isDatatype } from '@cd4ml/onnx';
@@ -28,13 +28,7 @@ export interface ServerOptions {
 export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
 export const BINARY_HEADER = 'inference-header-content-length';
 
-const PACKAGE_VERSION: string = (() => {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-})();
+const PACKAGE_VERSION: string = packageVersion();
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
