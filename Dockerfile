@@ -4,9 +4,7 @@
 # packages, production dependencies only), runtime (node, git, Python for DVC, and those files).
 # A location worker trains the project with the Python libraries in its venv;
 # a project with other needs configures a training image instead (cd4ml.yaml `image`).
-ARG NODE_IMAGE=node:20-bookworm-slim
-
-FROM ${NODE_IMAGE} AS build
+FROM node:20-bookworm-slim AS build
 RUN npm install -g pnpm@10.34.9
 WORKDIR /src
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
@@ -29,7 +27,7 @@ RUN pnpm exec tsx scripts/build.ts \
  && pnpm --dir client pack --pack-destination /packs \
  && pnpm --dir workers pack --pack-destination /packs
 
-FROM ${NODE_IMAGE} AS deps
+FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY --from=build /packs/ /packs/
 RUN echo '{"name": "cd4ml-image", "private": true}' > package.json \
@@ -38,7 +36,7 @@ RUN echo '{"name": "cd4ml-image", "private": true}' > package.json \
  # The paths docker-compose.yml runs (workers/dist/..., client/dist/cli.js), as in a checkout.
  && ln -s node_modules/@cd4ml/workers workers && ln -s node_modules/@cd4ml/client client
 
-FROM ${NODE_IMAGE}
+FROM node:20-bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git python3 python3-venv ca-certificates \
  && rm -rf /var/lib/apt/lists/*
