@@ -1,7 +1,7 @@
 # cd4ml: `make demo` and `make test` are all a fresh clone needs; both bootstrap first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap bootstrap-test demo stop test typecheck build bench bench-serving bench-stop bench-spot bench-gate bench-temporal bench-sweep clean-demo
+.PHONY: help bootstrap bootstrap-test demo stop test typecheck build bench bench-serving bench-stop bench-spot bench-gate bench-temporal bench-sweep bench-cli clean-demo
 
 # The Temporal CLI installed by bootstrap, for recipes and the processes they start.
 export PATH := $(CURDIR)/.cd4ml/bin:$(PATH)
@@ -54,6 +54,9 @@ bench-temporal: bootstrap-test ## dev server vs Temporal server on PostgreSQL: 1
 
 bench-sweep: bootstrap-test ## sweep wall time at --parallel 1 vs 2 vs 4 on launched moto instances, with the ratio to the serial baseline
 	pnpm exec tsx bench/sweep-scaling.ts
+
+bench-cli: build ## how fast cd4ml --help and cd4ml status answer (built and tsx) vs temporal workflow describe on one dev server
+	pnpm exec tsx bench/cli-startup.ts
 
 clean-demo: ## remove the demo's state (.cd4ml/demo) only
 	rm -rf .cd4ml/demo

@@ -6,7 +6,7 @@ export const BUILD_TARGETS: Record<string, Record<string, string>> = {
 };
 
 /** Files the code opens next to itself (new URL('./x', import.meta.url)), copied into each dist/. */
-export const BUILD_ASSETS = ['onnx/src/session-worker.mjs', 'activities/src/compute/ec2/user-data.sh'];
+export const BUILD_ASSETS = ['onnx/src/session-worker.mjs', 'activities/src/compute/ec2/user-data.sh', 'serving/proto/grpc_predict_v2.proto'];
 
 /** The built file of a source entry point, e.g. workers/src/control-worker.ts -> workers/dist/control-worker.js. */
 export function builtFile(source: string): string | undefined {

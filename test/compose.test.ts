@@ -251,6 +251,10 @@ describe('docker-compose.yml: the cd4ml services', () => {
   it('the image they run is built from the repo\'s Dockerfile, which builds the JavaScript', () => {
     expect(dockerfile).toMatch(/pnpm install --frozen-lockfile/);
     expect(dockerfile).toMatch(/RUN pnpm exec tsx scripts\/build.ts/);
+    // The stage compose runs has node only: pnpm and tsx stay in the build stage.
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(runtime).not.toMatch(/pnpm|tsx/);
+    expect(runtime).toMatch(/COPY --from=deps \/app \/app/);
     for (const name of [...WORKERS, 'serve', 'webhook']) expect(context(service(name)), name).toBe('.');
   });
 

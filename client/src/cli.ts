@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { Command } from 'commander';
 import { trainCommand } from './commands/train.ts';
 import { statusCommand } from './commands/status.ts';

@@ -1,15 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleOptions, type WorkflowHandle } from '@temporalio/client';
 import { CONTROL_TASK_QUEUE, NightlyRequest, describeInvalid, nightlyScheduleId, type NightlyRequestInput, type NightlyResult } from '@cd4ml/contracts';
+import { DEFAULT_NIGHTLY, type NightlyTiming } from './nightly-timing.ts';
 
-export interface NightlyTiming {
-  /** Cron expression (5 fields), e.g. "0 2 * * *" for 02:00 every day. */
-  cron: string;
-  /** IANA time zone the cron is read in. */
-  timezone: string;
-}
-
-export const DEFAULT_NIGHTLY: NightlyTiming = { cron: '0 2 * * *', timezone: 'UTC' };
+export { DEFAULT_NIGHTLY, type NightlyTiming };
 
 /**
  * Creates the `nightly/<project>` schedule, or updates it in place (its

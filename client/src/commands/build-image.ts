@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import type { ImageRequestInput, ImageResult } from '@cd4ml/contracts';
-import { connectClient } from '../connection.ts';
 import { renderFailure } from '../render.ts';
-import { startImageBuild } from '../start-image.ts';
-import { followRun, type RunOutcome } from '../watch-training.ts';
+import type { RunOutcome } from '../watch-training.ts';
 
 export function buildImageCommand(program: Command): void {
   program
@@ -28,6 +26,10 @@ export function buildImageCommand(program: Command): void {
 
 /** Starts (or attaches to) an image build and, with `wait`, follows it; sets the exit code. */
 export async function buildImageAndFollow(request: ImageRequestInput, wait: boolean): Promise<void> {
+  // Loaded here, not at the top: registering commands stays cheap (see cli.ts).
+  const [{ connectClient }, { startImageBuild }, { followRun }] = await Promise.all([
+    import('../connection.ts'), import('../start-image.ts'), import('../watch-training.ts'),
+  ]);
   const client = await connectClient();
   const { handle, attached, plan, workflowId } = await startImageBuild(client, request);
   console.log(`${attached ? 'attached to' : 'started'} ${workflowId}`);

@@ -2,10 +2,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { execa } from 'execa';
-import { ConfigError, parseProjectConfig, type ProjectConfig } from '@cd4ml/contracts';
-import { readDvcPipeline, ProjectInputError } from '../project/dvc-pipeline.ts';
-import { checkDeclaredOutputs, checkOutputFiles, checkWithGate, type Finding } from '../project/check-outputs.ts';
+import type { ProjectConfig } from '@cd4ml/contracts';
+import type { Finding } from '../project/check-outputs.ts';
 import { PROJECT_EXIT } from './exit-codes.ts';
 
 interface CheckOptions { dir: string; config: string; repro: boolean; dvc?: string }
@@ -27,7 +25,9 @@ export function checkCommand(program: Command): void {
     });
 }
 
+// The project code (the gate, onnxruntime) is loaded in the action, not at the top: registering commands stays cheap (see cli.ts).
 async function loadConfig(dir: string, rel: string): Promise<ProjectConfig> {
+  const [{ ConfigError, parseProjectConfig }, { ProjectInputError }] = await Promise.all([import('@cd4ml/contracts'), import('../project/dvc-pipeline.ts')]);
   const file = path.join(dir, rel);
   if (!existsSync(file)) throw new ProjectInputError(`${file} not found: write one with \`cd4ml init\` (or name it with --config)`);
   try {
@@ -39,6 +39,9 @@ async function loadConfig(dir: string, rel: string): Promise<ProjectConfig> {
 }
 
 async function runCheck(o: CheckOptions): Promise<number> {
+  const [{ readDvcPipeline, ProjectInputError }, { checkDeclaredOutputs, checkOutputFiles, checkWithGate }] = await Promise.all([
+    import('../project/dvc-pipeline.ts'), import('../project/check-outputs.ts'),
+  ]);
   const dir = path.resolve(o.dir);
   let findings: Finding[];
   try {
@@ -90,6 +93,7 @@ function dvcBinary(given?: string): string {
 /** `dvc repro` in place, as a DVC user runs it; its output goes through. False when it failed. */
 async function repro(dir: string, given?: string): Promise<boolean> {
   const dvc = dvcBinary(given);
+  const { execa } = await import('execa');
   console.log(`running ${dvc} repro in ${dir}`);
   const run = await execa(dvc, ['repro'], { cwd: dir, stdin: 'ignore', stdout: ['pipe', 'inherit'], stderr: ['pipe', 'inherit'], reject: false, env: { DVC_NO_ANALYTICS: '1' } });
   if (run.failed) {

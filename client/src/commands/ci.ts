@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { parseCommitCommand } from '@cd4ml/contracts';
 import { sweepAndFollow } from './sweep.ts';
 import { ciContext } from '../ci-context.ts';
 import { trainAndFollow } from './train.ts';
@@ -22,6 +21,7 @@ export function ciCommand(program: Command): void {
     .option('--config <path>', 'cd4ml.yaml path in the repository', 'cd4ml.yaml')
     .option('--no-wait', 'start (or find) the run and return its id')
     .action(async (o) => {
+      const { parseCommitCommand } = await import('@cd4ml/contracts');
       const ci = ciContext(process.env);
       const message: string = o.message ?? ci.message;
       const command = parseCommitCommand(message);

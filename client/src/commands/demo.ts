@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { EXAMPLES, type ExampleName } from '../demo/example-repo.ts';
-import { DEFAULT_PORT, runDemo, stopDemo } from '../demo/run-demo.ts';
+import { DEFAULT_PORT, EXAMPLES, type ExampleName } from '../demo/defaults.ts';
 
 const home = () => path.resolve(process.env.CD4ML_HOME ?? '.cd4ml');
 
@@ -14,6 +13,7 @@ export function demoCommand(program: Command): void {
     .addOption(new Option('--example <name>', 'the example project to train').choices(EXAMPLES).default('penguins'))
     .action(async (o: { port: string; uiPort?: string; example: ExampleName }) => {
       const port = portNumber(o.port, '--port');
+      const { runDemo } = await import('../demo/run-demo.ts');
       process.exitCode = await runDemo({
         port,
         example: o.example,
@@ -26,7 +26,7 @@ export function demoCommand(program: Command): void {
   demo
     .command('stop')
     .description('stop the demo\'s Temporal dev server and workers')
-    .action(async () => stopDemo(home()));
+    .action(async () => (await import('../demo/run-demo.ts')).stopDemo(home()));
 }
 
 function portNumber(text: string, what: string): number {

@@ -3,9 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { readDvcPipeline, missingParams, ProjectInputError } from '../project/dvc-pipeline.ts';
-import { inferConfig, type Field, type InitAnswers, type InitFlags } from '../project/infer-config.ts';
-import { renderConfig } from '../project/render-config.ts';
+import type { DvcPipeline } from '../project/dvc-pipeline.ts';
+import type { Field, InitAnswers, InitFlags } from '../project/infer-config.ts';
 import { nonNegative } from './parse-options.ts';
 import { PROJECT_EXIT } from './exit-codes.ts';
 
@@ -37,6 +36,10 @@ export function initCommand(program: Command): void {
 const PROMPTED: Field[] = ['project', 'model', 'metrics', 'smoke', 'holdout', 'task', 'metric', 'margin'];
 
 async function runInit(o: InitFlags & { dir: string; force?: boolean; yes?: boolean }): Promise<number> {
+  // Loaded here, not at the top: registering commands stays cheap (see cli.ts).
+  const [{ readDvcPipeline, missingParams, ProjectInputError }, { inferConfig }, { renderConfig }] = await Promise.all([
+    import('../project/dvc-pipeline.ts'), import('../project/infer-config.ts'), import('../project/render-config.ts'),
+  ]);
   const dir = path.resolve(o.dir);
   const target = path.join(dir, 'cd4ml.yaml');
   try {
@@ -45,7 +48,7 @@ async function runInit(o: InitFlags & { dir: string; force?: boolean; yes?: bool
     const flags: InitFlags = { ...o };
     let answers = inferConfig(pipeline, flags);
     const interactive = !o.yes && process.stdin.isTTY && process.stdout.isTTY;
-    if (interactive) answers = await askOpenQuestions(pipeline, flags, answers);
+    if (interactive) answers = await askOpenQuestions(pipeline, flags, answers, inferConfig);
     // Picking one of several models silently would gate the wrong one.
     if (answers.model.choices && !flags.model) {
       throw new ProjectInputError(`several ONNX files in dvc.yaml (${answers.model.choices!.join(', ')}): name the model with --model`);
@@ -63,7 +66,9 @@ async function runInit(o: InitFlags & { dir: string; force?: boolean; yes?: bool
 }
 
 /** On a terminal: one question per value that was guessed or had several candidates; the answers become flags. */
-async function askOpenQuestions(pipeline: Awaited<ReturnType<typeof readDvcPipeline>>, flags: InitFlags, first: InitAnswers): Promise<InitAnswers> {
+async function askOpenQuestions(
+  pipeline: DvcPipeline, flags: InitFlags, first: InitAnswers, inferConfig: (p: DvcPipeline, f: InitFlags) => InitAnswers,
+): Promise<InitAnswers> {
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   let answers = first;
   try {

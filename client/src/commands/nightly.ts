@@ -1,13 +1,18 @@
 import type { Command } from 'commander';
 import type { ScheduleDescription } from '@temporalio/client';
-import { nightlyScheduleId, type NightlyRequest, type NightlyResult } from '@cd4ml/contracts';
-import { connectClient } from '../connection.ts';
-import {
-  DEFAULT_NIGHTLY, describeNightly, nightlyTraining, recentNightlyRuns, removeNightly, runNightlyNow, setNightlySchedule, type NightlyRun,
-} from '../nightly-schedule.ts';
-import { failureOutcome, watchTraining } from '../watch-training.ts';
+import type { NightlyRequest, NightlyResult } from '@cd4ml/contracts';
+import type { NightlyRun } from '../nightly-schedule.ts';
+import { DEFAULT_NIGHTLY } from '../nightly-timing.ts';
 import { renderFailure, renderOutcome } from '../render.ts';
 import { exitCodeOf } from './exit-codes.ts';
+
+// Loaded in the actions, not at the top: registering commands stays cheap (see cli.ts).
+const load = async () => {
+  const [{ connectClient }, schedule, { failureOutcome, watchTraining }, { nightlyScheduleId }] = await Promise.all([
+    import('../connection.ts'), import('../nightly-schedule.ts'), import('../watch-training.ts'), import('@cd4ml/contracts'),
+  ]);
+  return { connectClient, ...schedule, failureOutcome, watchTraining, nightlyScheduleId };
+};
 
 export function nightlyCommand(program: Command): void {
   const nightly = program
@@ -28,6 +33,7 @@ export function nightlyCommand(program: Command): void {
     .option('--cron <expr>', 'when, as a 5-field cron expression', DEFAULT_NIGHTLY.cron)
     .option('--timezone <tz>', 'IANA time zone of --cron', DEFAULT_NIGHTLY.timezone)
     .action(async (o) => {
+      const { connectClient, setNightlySchedule, describeNightly } = await load();
       const client = await connectClient();
       const { scheduleId, created } = await setNightlySchedule(
         client,
@@ -43,6 +49,7 @@ export function nightlyCommand(program: Command): void {
     .description('the schedule, its next runs and its recent ones')
     .requiredOption('--project <name>', 'project name')
     .action(async (o) => {
+      const { connectClient, describeNightly, recentNightlyRuns } = await load();
       const client = await connectClient();
       const schedule = await describeNightly(client, o.project);
       if (!schedule) {
@@ -59,6 +66,7 @@ export function nightlyCommand(program: Command): void {
     .requiredOption('--project <name>', 'project name')
     .option('--no-wait', 'start the run and return its id')
     .action(async (o) => {
+      const { connectClient, runNightlyNow, nightlyTraining, watchTraining, failureOutcome } = await load();
       const client = await connectClient();
       const workflowId = await runNightlyNow(client, o.project);
       console.log(`started ${workflowId}`);
@@ -84,6 +92,7 @@ export function nightlyCommand(program: Command): void {
     .description('delete the schedule (runs already started go on)')
     .requiredOption('--project <name>', 'project name')
     .action(async (o) => {
+      const { connectClient, removeNightly, nightlyScheduleId } = await load();
       await removeNightly(await connectClient(), o.project);
       console.log(`removed ${nightlyScheduleId(o.project)}`);
     });

@@ -1,9 +1,5 @@
 import type { Command } from 'commander';
-import { trainWorkflowId, type TrainingRequestInput } from '@cd4ml/contracts';
-import { connectClient } from '../connection.ts';
-import { startTraining } from '../start-training.ts';
-import { watchTraining } from '../watch-training.ts';
-import { renderOutcome } from '../render.ts';
+import type { TrainingRequestInput } from '@cd4ml/contracts';
 import { exitCodeOf } from './exit-codes.ts';
 import { positiveNumber } from './parse-options.ts';
 
@@ -33,6 +29,10 @@ export function trainCommand(program: Command): void {
 
 /** Starts (or attaches to) a training and, with `wait`, follows it to its decision; sets the exit code. */
 export async function trainAndFollow(request: TrainingRequestInput, wait: boolean): Promise<void> {
+  // Loaded here, not at the top: registering commands stays cheap (see cli.ts).
+  const [{ trainWorkflowId }, { connectClient }, { startTraining }, { watchTraining }, { renderOutcome }] = await Promise.all([
+    import('@cd4ml/contracts'), import('../connection.ts'), import('../start-training.ts'), import('../watch-training.ts'), import('../render.ts'),
+  ]);
   const client = await connectClient();
   const { handle, attached } = await startTraining(client, request);
   console.log(`${attached ? 'attached to' : 'started'} ${trainWorkflowId(request.project, request.releaseTag)}`);

@@ -1,15 +1,10 @@
 import type { Command } from 'commander';
-import { ProjectName } from '@cd4ml/contracts';
-import { pino } from 'pino';
-import { connectClient } from '../connection.ts';
-import { buildGateway, temporalStarters } from '../webhook/gateway.ts';
 import { parsePort } from './parse-options.ts';
 
-/** `--project penguins` or `--project penguins=<clone url>`, repeatable. */
+/** `--project penguins` or `--project penguins=<clone url>`, repeatable; the names are checked in the action (contracts load there). */
 function collectProject(value: string, prev: Record<string, { repoUrl?: string }>): Record<string, { repoUrl?: string }> {
   const eq = value.indexOf('=');
   const name = eq < 0 ? value : value.slice(0, eq);
-  if (!ProjectName.safeParse(name).success) throw new Error(`--project ${value}: "${name}" is not a project name (lower-case letters, digits, ".", "_" or "-")`);
   const repoUrl = eq < 0 ? undefined : value.slice(eq + 1);
   if (repoUrl === '') throw new Error(`--project ${value}: the clone url after "=" is empty`);
   return { ...prev, [name]: repoUrl === undefined ? {} : { repoUrl } };
@@ -32,6 +27,12 @@ export function webhookCommand(program: Command): void {
       const secret = process.env.CD4ML_WEBHOOK_SECRET ?? '';
       if (secret.length < 16) {
         throw new Error('set CD4ML_WEBHOOK_SECRET to the webhook\'s secret (16 characters or more), the same value as in GitLab or GitHub');
+      }
+      const [{ ProjectName }, { pino }, { connectClient }, { buildGateway, temporalStarters }] = await Promise.all([
+        import('@cd4ml/contracts'), import('pino'), import('../connection.ts'), import('../webhook/gateway.ts'),
+      ]);
+      for (const name of Object.keys(o.project)) {
+        if (!ProjectName.safeParse(name).success) throw new Error(`--project ${name}: "${name}" is not a project name (lower-case letters, digits, ".", "_" or "-")`);
       }
       const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', redact: ['req.headers'] });
       const client = await connectClient();

@@ -5,8 +5,8 @@ import { execa } from 'execa';
 import { parseDocument } from 'yaml';
 
 /** The example projects under examples/, all with the same layout (scripts/init_data.py, scripts/append_day.py). */
-export const EXAMPLES = ['penguins', 'diabetes', 'breast-cancer'] as const;
-export type ExampleName = (typeof EXAMPLES)[number];
+import type { ExampleName } from './defaults.ts';
+export { EXAMPLES, type ExampleName } from './defaults.ts';
 
 export const exampleDir = (example: ExampleName): string =>
   fileURLToPath(new URL(`../../../examples/${example}`, import.meta.url));

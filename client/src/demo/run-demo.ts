@@ -11,6 +11,7 @@ import { startTraining } from '../start-training.ts';
 import { watchTraining } from '../watch-training.ts';
 import { renderOutcome } from '../render.ts';
 import { Background } from './background.ts';
+import { DEFAULT_PORT } from './defaults.ts';
 import { ExampleRepo, type ExampleName } from './example-repo.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -68,8 +69,7 @@ async function ensureTemporal(bg: Background, opts: DemoOptions): Promise<{ addr
   return { address, uiPort: opts.uiPort };
 }
 
-/** Ports of the demo server: CD4ML_DEMO_PORT (default 7233), the Web UI 1000 above. */
-export const DEFAULT_PORT = 7233;
+export { DEFAULT_PORT };
 const dbFile = (home: string) => path.join(home, 'temporal.db');
 const portFile = (home: string) => path.join(home, 'run', 'temporal.port');
 

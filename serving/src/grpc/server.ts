@@ -1,16 +1,15 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Server, ServerCredentials, loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import type { ServingMetrics } from '../http/metrics.ts';
 import type { InferenceService } from '../model/infer.ts';
 import { grpcHandlers } from './handlers.ts';
+import { packageVersion, protoFile } from '../package-files.ts';
 
 // The Open Inference Protocol over gRPC (inference.GRPCInferenceService from
 // the vendored grpc_predict_v2.proto), on its own port beside REST, over the
 // same InferenceService as REST (models, releases, pools, rollouts, metrics).
 
-const PROTO = fileURLToPath(new URL('../../proto/grpc_predict_v2.proto', import.meta.url));
+const PROTO = protoFile('grpc_predict_v2.proto');
 
 /** Snake-case fields as in the proto; int64 as strings (exact); defaults filled so handlers see arrays. */
 function loadService(): ServiceDefinition {
@@ -20,7 +19,7 @@ function loadService(): ServiceDefinition {
 }
 
 /** The serving package's version, as ServerMetadata reports it. */
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = packageVersion();
 
 export interface GrpcServing {
   port: number;

@@ -1,17 +1,11 @@
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { InferenceService } from '../../model/infer.ts';
 import { HEALTH_LIVE_PATH, HEALTH_READY_PATH } from '../health.ts';
+import { packageVersion } from '../../package-files.ts';
 
 // OIP v2 health, server metadata, model metadata and model readiness.
 
-const PACKAGE_VERSION: string = (() => {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-})();
+const PACKAGE_VERSION: string = packageVersion();
 
 type ModelParams = { name: string; version?: string };
 
