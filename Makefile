@@ -43,7 +43,7 @@ bench-stop: bootstrap ## EC2 stop latency on moto: cd4ml vs a CI-job-style scrip
 bench-spot: bootstrap ## spot resume on moto: notice -> dvc repro again, and work lost, vs rerunning from scratch
 	pnpm exec tsx bench/spot-resume.ts
 
-bench-serving: bootstrap ## cd4ml serve vs MLServer vs FastAPI + onnxruntime vs a bare fastify route, REST and gRPC (installs the Python peers into .cd4ml/bench-*venv, builds ghz once)
+bench-serving: bootstrap ## cd4ml serve (plain and with a canary at 25%) vs MLServer vs FastAPI + onnxruntime vs a bare fastify route, REST and gRPC (installs the Python peers into .cd4ml/bench-*venv, builds ghz once)
 	pnpm exec tsx bench/serving/run.ts
 
 bench-gate: bootstrap ## the gate (candidate + baseline, metrics, bootstrap) on 1k-100k rows vs onnxruntime + scikit-learn in Python

@@ -3,7 +3,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReleaseManifest } from '@cd4ml/contracts';
 
-/** An OIP v2 request of `rows` rows, cycling through the release's smoke inputs. */
+/**
+ * An OIP v2 request of `rows` rows, cycling through the release's smoke inputs.
+ * No id: a canary splits requests on a hash of their id, so one id for every
+ * request would send them all to one side; without one each gets a random one.
+ */
 export function payload(manifest: ReleaseManifest, rows: number): string {
   const smoke = manifest.smoke.inputs[0]!;
   const width = smoke.shape[1]!;
@@ -11,7 +15,7 @@ export function payload(manifest: ReleaseManifest, rows: number): string {
   const sourceRows = source.length / width;
   const data: number[] = [];
   for (let r = 0; r < rows; r++) data.push(...source.slice((r % sourceRows) * width, (r % sourceRows + 1) * width));
-  return JSON.stringify({ id: 'bench', inputs: [{ name: smoke.name, shape: [rows, width], datatype: smoke.datatype, data }] });
+  return JSON.stringify({ inputs: [{ name: smoke.name, shape: [rows, width], datatype: smoke.datatype, data }] });
 }
 
 /**
@@ -19,7 +23,7 @@ export function payload(manifest: ReleaseManifest, rows: number): string {
  * client sends by default): a JSON header, then the FP32 input bytes.
  */
 export function binaryPayload(manifest: ReleaseManifest, rows: number): { body: Buffer; headers: Record<string, string> } {
-  const json = JSON.parse(payload(manifest, rows)) as { id: string; inputs: { name: string; shape: number[]; datatype: string; data: number[] }[] };
+  const json = JSON.parse(payload(manifest, rows)) as { id?: string; inputs: { name: string; shape: number[]; datatype: string; data: number[] }[] };
   const input = json.inputs[0]!;
   const bytes = Buffer.from(new Float32Array(input.data).buffer);
   const header = Buffer.from(JSON.stringify({

@@ -56,7 +56,7 @@ export async function removeRequestFiles(): Promise<void> {
  * tensor in typed contents, written as protobuf JSON for ghz. Returns its file.
  */
 export async function grpcRequestFile(restBody: string, rows: number): Promise<string> {
-  const req = JSON.parse(restBody) as { id: string; inputs: { name: string; shape: number[]; datatype: string; data: unknown[] }[] };
+  const req = JSON.parse(restBody) as { id?: string; inputs: { name: string; shape: number[]; datatype: string; data: unknown[] }[] };
   const message = {
     model_name: 'penguins', id: req.id,
     inputs: req.inputs.map((t) => {

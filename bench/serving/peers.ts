@@ -1,8 +1,9 @@
 // The servers the serving benchmark compares, each on free ports (other
 // engineers' benchmarks may hold the usual ones), and the Python venvs of the
-// Python peers. Adding a peer (e.g. cd4ml with a canary) is one entry in startPeers.
+// Python peers. Adding a peer is one entry in startPeers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -52,23 +53,50 @@ function start(name: string, cmd: string, args: string[], env: Record<string, st
   return child;
 }
 
+/**
+ * The canary peer's store: a copy of the bench store with a second release
+ * (v1.1, the same model under another tag) in a canary rollout held at 25%,
+ * promoted with the real CLI. The step lasts a day, so it does not advance
+ * during the bench, and the limits cannot be crossed, so it does not roll back.
+ */
+export async function canaryStore(store: string): Promise<string> {
+  const dir = `${store}-canary`;
+  await rm(dir, { recursive: true, force: true });
+  await cp(store, dir, { recursive: true });
+  await rm(path.join(dir, 'penguins/serving.json'), { force: true });
+  await cp(path.join(dir, 'penguins/v1.0'), path.join(dir, 'penguins/v1.1'), { recursive: true });
+  const manifest = path.join(dir, 'penguins/v1.1/release.json');
+  await writeFile(manifest, JSON.stringify({ ...JSON.parse(await readFile(manifest, 'utf8')), tag: 'v1.1' }, null, 2));
+  await execa(process.execPath, ['--import', 'tsx', 'client/src/cli.ts', 'release', 'promote', 'v1.1', '--store', dir, '--project', 'penguins',
+    '--mode', 'canary', '--steps', `${CANARY_SHARE},100`, '--step-time', '24h',
+    '--max-error-rate', '1', '--max-p99-ms', '1000000', '--max-output-shift', '1'], { cwd: REPO_ROOT });
+  return dir;
+}
+
+/** The canary's share of requests, percent. */
+export const CANARY_SHARE = 25;
+
 export interface PeerSetup {
   store: string;
+  /** canaryStore(store). */
+  canaryStore: string;
   model: string;
   fastapiPython: string;
   mlserverPython: string;
 }
 
 export async function startPeers(s: PeerSetup): Promise<Peer[]> {
-  const [cd4mlRest, cd4mlGrpc, fastapi, bare, bareGrpc, mlRest, mlGrpc, mlMetrics] = await freePorts(8);
+  const [cd4mlRest, cd4mlGrpc, canaryRest, canaryGrpc, fastapi, bare, bareGrpc, mlRest, mlGrpc, mlMetrics] = await freePorts(10);
   const tsx = (...args: string[]): [string, string[]] => [process.execPath, ['--import', 'tsx', ...args]];
   const mlserver = path.join(path.dirname(s.mlserverPython), 'mlserver');
+  const cd4ml = (name: string, store: string, rest: number, grpc: number): Peer => ({
+    name, rest: `http://127.0.0.1:${rest}`, grpc: `127.0.0.1:${grpc}`,
+    proc: start(name, ...tsx('client/src/cli.ts', 'serve', '--store', store, '--project', 'penguins',
+      '--port', String(rest), '--grpc-port', String(grpc))),
+  });
   return [
-    {
-      name: 'cd4ml', rest: `http://127.0.0.1:${cd4mlRest}`, grpc: `127.0.0.1:${cd4mlGrpc}`,
-      proc: start('cd4ml', ...tsx('client/src/cli.ts', 'serve', '--store', s.store, '--project', 'penguins',
-        '--port', String(cd4mlRest), '--grpc-port', String(cd4mlGrpc))),
-    },
+    cd4ml('cd4ml', s.store, cd4mlRest!, cd4mlGrpc!),
+    cd4ml('cd4ml-canary', s.canaryStore, canaryRest!, canaryGrpc!),
     {
       // MLServer as documented: `mlserver start <folder>`, settings from MLSERVER_* variables,
       // everything else (parallel_workers 1, metrics on, uvloop) at its defaults.

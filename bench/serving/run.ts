@@ -1,6 +1,7 @@
 // Serving benchmark: cd4ml serve vs MLServer (custom onnxruntime runtime) vs a
 // usual FastAPI + onnxruntime server vs a bare fastify route (the HTTP
-// ceiling), same OIP v2 requests; REST through autocannon, and gRPC (cd4ml
+// ceiling), and cd4ml serving a canary at 25% (cd4ml-canary: live v1.0 and a
+// candidate v1.1 held at its 25% step), same OIP v2 requests; REST through autocannon, and gRPC (cd4ml
 // --grpc-port and MLServer's) through ghz.
 //   pnpm exec tsx bench/serving/run.ts [--duration 3] [--repeats 5] [--protocols REST,gRPC] [--reuse-store]
 // Each cell is measured `repeats` times in rounds, the peers taking turns in a
@@ -20,7 +21,7 @@ import { Stack } from '../../test/harness/stack.ts';
 import { REPO_ROOT } from '../../test/harness/paths.ts';
 import { payload, waitReady } from './common.ts';
 import { ensureGhz, grpcLoad, grpcRequestFile, removeRequestFiles, restLoad, type Figures } from './load.ts';
-import { ensureVenv, startPeers, type Peer } from './peers.ts';
+import { CANARY_SHARE, canaryStore, ensureVenv, startPeers, type Peer } from './peers.ts';
 import { cellLines, goalLines, HEADER, type Cell, type Protocol } from './report.ts';
 
 const arg = (name: string): string | undefined => {
@@ -86,6 +87,17 @@ async function measure(protocol: Protocol, peers: Peer[], rows: number, connecti
   return { protocol, rows, connections, runs };
 }
 
+/** The canary peer's own count of the requests each side answered in its step (GET /v2/models/penguins). */
+async function canarySplit(p: Peer): Promise<string> {
+  const res = await fetch(`${p.rest}/v2/models/penguins`);
+  const body = (await res.json()) as { cd4ml?: { rollout?: { candidate: string; share: number; figures: { requests: number; liveRequests: number } | null } | null } };
+  const r = body.cd4ml?.rollout;
+  if (!r?.figures) throw new Error(`cd4ml-canary has no rollout running (GET ${p.rest}/v2/models/penguins: ${JSON.stringify(body.cd4ml)}); the canary was never measured`);
+  const { requests, liveRequests } = r.figures;
+  return `  cd4ml-canary split: candidate ${r.candidate} answered ${requests} of ${requests + liveRequests} requests ` +
+    `(${(100 * requests / (requests + liveRequests)).toFixed(1)}%, step share ${100 * r.share}%, configured ${CANARY_SHARE}%); metrics on every request`;
+}
+
 if (!process.argv.includes('--reuse-store') || !existsSync(MANIFEST)) await trainRelease();
 const manifest = ReleaseManifest.parse(JSON.parse(readFileSync(MANIFEST, 'utf8')));
 const [fastapiPython, mlserverPython] = await Promise.all([
@@ -93,7 +105,7 @@ const [fastapiPython, mlserverPython] = await Promise.all([
   ensureVenv(path.join(REPO_ROOT, '.cd4ml/bench-mlserver-venv'), 'mlserver-requirements.txt'),
 ]);
 await ensureGhz();
-const peers = await startPeers({ store: STORE, model: path.join(STORE, 'penguins/v1.0/model.onnx'), fastapiPython, mlserverPython });
+const peers = await startPeers({ store: STORE, canaryStore: await canaryStore(STORE), model: path.join(STORE, 'penguins/v1.0/model.onnx'), fastapiPython, mlserverPython });
 try {
   for (const p of peers) await waitReady(p.rest);
   await checkAnswers(peers, payload(manifest, 1), manifest.model.outputs.map((o) => o.name));
@@ -119,11 +131,7 @@ try {
   }
   console.log(`\nat concurrency 64 (load average ${loadavg()[0]!.toFixed(1)} at the end):`);
   for (const line of goalLines(cells)) console.log(line);
-  // The issue's goal is measured with a canary at 25% and metrics on every request (cd4ml
-  // records metrics on every request already); the canary needs release channels.
-  console.log('TODO(canary-25%): cd4ml serving a canary at 25% is not measured yet: it needs release channels ' +
-    '(serving.json, wt-serving). Add it as a peer "cd4ml-canary" in bench/serving/peers.ts, serving a store ' +
-    'whose serving.json has a candidate at 25%, and it joins every REST and gRPC cell and the goals above.');
+  console.log(await canarySplit(peers.find((p) => p.name === 'cd4ml-canary')!));
 } finally {
   for (const p of peers) p.proc.kill('SIGTERM');
   await removeRequestFiles();

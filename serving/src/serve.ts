@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { pino, type Logger } from 'pino';
+import { isS3Url, openStore } from '@cd4ml/stores';
 import type { FastifyInstance } from 'fastify';
 import { createModelRegistry, type ModelRegistryOptions } from './model/registry.ts';
 import type { ModelRegistry } from './model/types.ts';
@@ -21,8 +23,11 @@ export interface ServeOptions {
   store: string;
   /** Where models downloaded from an S3 store are kept. Default: <tmpdir>/cd4ml-store-cache. */
   cacheDir?: string;
-  /** The project to serve, or several: each gets its own releases, pool, rollout and routes (/v2/models/<project>). */
-  project: string | string[];
+  /**
+   * The project to serve, or several: each gets its own releases, pool, rollout and routes (/v2/models/<project>).
+   * None (or []): every project folder in the store at start (projects added later need a restart).
+   */
+  project?: string | string[];
   /** Serve exactly this release (one project only); without it, follow serving.json or latest.json. */
   tag?: string;
   port: number;
@@ -45,9 +50,16 @@ export interface ServeOptions {
   registry?: ModelRegistry;
 }
 
-const projectsOf = (p: string | string[]): string[] => {
-  const list = typeof p === 'string' ? [p] : p;
-  if (list.length === 0) throw new Error('serve: name at least one project (--project <name>)');
+const projectsOf = async (p: string | string[] | undefined, store: string, cacheDir: string | undefined): Promise<string[]> => {
+  let list = typeof p === 'string' ? [p] : (p ?? []);
+  if (list.length === 0) {
+    const opened = openStore(isS3Url(store) ? store : path.resolve(store), cacheDir !== undefined ? { cacheDir } : {});
+    list = await opened.listProjects();
+    if (list.length === 0) {
+      throw new Error(`serve: the store ${opened.url} has no project folders (<project>/<tag>/release.json); ` +
+        'publish a release there first (cd4ml train), or point --store at the store the workers publish to, or name --project');
+    }
+  }
   const twice = list.find((x, i) => list.indexOf(x) !== i);
   if (twice) throw new Error(`serve: project ${twice} is named twice; name each project once`);
   return list;
@@ -69,7 +81,7 @@ export interface Serving {
 
 export async function startServing(opts: ServeOptions): Promise<Serving> {
   const log = opts.logger ?? pino({ name: 'cd4ml-serve', level: opts.logLevel ?? 'info' });
-  const projects = projectsOf(opts.project);
+  const projects = opts.registry ? [opts.registry.name] : await projectsOf(opts.project, opts.store, opts.cacheDir);
   if (opts.tag !== undefined && projects.length > 1) throw new Error('serve: --tag pins one project\'s release; serve several projects without it');
   const load = (project: string): Promise<ModelRegistry> => createModelRegistry({
     ...opts.registryOptions,

@@ -1,7 +1,7 @@
 import { access, copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { checkKey, type ReleaseStore, type StoredObject } from './store.ts';
+import { checkKey, isProjectName, type ReleaseStore, type StoredObject } from './store.ts';
 
 const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
@@ -62,6 +62,16 @@ export class DirectoryStore implements ReleaseStore {
   async list(prefix: string): Promise<string[]> {
     try {
       return (await readdir(this.resolve(prefix))).filter((n) => !n.endsWith('.tmp') && !n.endsWith('.lock')).sort();
+    } catch (err) {
+      if (isMissing(err)) return [];
+      throw err;
+    }
+  }
+
+  async listProjects(): Promise<string[]> {
+    try {
+      const entries = await readdir(this.root, { withFileTypes: true });
+      return entries.filter((e) => e.isDirectory() && isProjectName(e.name)).map((e) => e.name).sort();
     } catch (err) {
       if (isMissing(err)) return [];
       throw err;

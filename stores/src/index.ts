@@ -1,4 +1,4 @@
-export { checkKey, type ReleaseStore, type StoredObject } from './store.ts';
+export { checkKey, isProjectName, type ReleaseStore, type StoredObject } from './store.ts';
 export { DirectoryStore } from './directory-store.ts';
 export { S3Store, PART_SIZE, parseS3Url, type S3StoreOptions } from './s3-store.ts';
 export { createS3Client, endpointOverride, S3_TIMEOUTS } from './s3-client.ts';

@@ -13,7 +13,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { createS3Client, S3_TIMEOUTS } from './s3-client.ts';
 import { isNotFound, s3Error, StoreError } from './s3-errors.ts';
 import { sha256Of } from './sha256.ts';
-import { checkKey, type ReleaseStore, type StoredObject } from './store.ts';
+import { checkKey, isProjectName, type ReleaseStore, type StoredObject } from './store.ts';
 
 /**
  * Multipart part size. 8 MiB (the AWS CLI's default too): a failed part is
@@ -138,6 +138,19 @@ export class S3Store implements ReleaseStore {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return [...names].filter(Boolean).sort();
+  }
+
+  async listProjects(): Promise<string[]> {
+    const names = new Set<string>();
+    let token: string | undefined;
+    do {
+      const page = await this.call('list', '(root)', (abortSignal) => this.client.send(new ListObjectsV2Command({
+        Bucket: this.bucket, Prefix: this.prefix || undefined, Delimiter: '/', ContinuationToken: token,
+      }), { abortSignal }));
+      for (const p of page.CommonPrefixes ?? []) if (p.Prefix) names.add(p.Prefix.slice(this.prefix.length).replace(/\/$/, ''));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return [...names].filter(isProjectName).sort();
   }
 
   async putFile(key: string, srcPath: string): Promise<void> {

@@ -24,6 +24,8 @@ export interface ReleaseStore {
   putTextIf(key: string, text: string, ifVersion: string | null): Promise<boolean>;
   /** Names directly under `prefix`/ (sub-folders and objects), sorted; none is []. */
   list(prefix: string): Promise<string[]>;
+  /** The project folders at the store's root (plain names only, no files, no dot-folders), sorted; none is []. */
+  listProjects(): Promise<string[]>;
   /** Where a key lives, for messages: a path or an s3:// url. */
   locate(key: string): string;
 }
@@ -32,6 +34,11 @@ export interface StoredObject {
   bytes: number;
   /** mtime for a file, ETag for S3: only compared for equality. */
   version: string;
+}
+
+/** A root folder's name that can be a project: a plain name (checkKey's rules, one part) not starting with a dot. */
+export function isProjectName(name: string): boolean {
+  return name !== '' && !name.startsWith('.') && !/[\\/]/.test(name);
 }
 
 /** Rejects keys that could leave the store or mean different things in a folder and in S3. */

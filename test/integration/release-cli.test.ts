@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DirectoryStore } from '@cd4ml/stores';
@@ -93,9 +94,10 @@ describe('cd4ml release', () => {
     await expect(release('rollback')).rejects.toThrow(/penguins has no earlier live release to roll back to \(live: v1\)/);
   });
 
-  const serve = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'client/src/cli.ts', 'serve', '--store', store.dir, ...args], {
+  const serveFrom = (dir: string, ...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'client/src/cli.ts', 'serve', '--store', dir, ...args], {
     cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000,
   });
+  const serve = (...args: string[]) => serveFrom(store.dir, ...args);
 
   it('`cd4ml serve --grpc-port` with a bad value names --grpc-port', () => {
     const r = serve('--project', PROJECT, '--grpc-port', '70000');
@@ -104,8 +106,13 @@ describe('cd4ml release', () => {
     expect(r.stderr).not.toMatch(/(^|[^-])--port must/);
   });
 
-  it('`cd4ml serve` needs a project, each named once, and pins --tag for one project only', () => {
-    expect(serve('--port', '0').stderr).toContain('serve: name at least one project (--project <name>)');
+  it('`cd4ml serve` needs a project (named, or in the store), each named once, and pins --tag for one project only', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'cd4ml-empty-store-'));
+    try {
+      expect(serveFrom(empty, '--port', '0').stderr).toContain(`serve: the store ${empty} has no project folders`);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
     expect(serve('--port', '0', '--project', PROJECT, '--project', PROJECT).stderr).toContain(`serve: project ${PROJECT} is named twice`);
     expect(serve('--port', '0', '--project', PROJECT, '--project', 'other', '--tag', 'v1').stderr).toContain('serve: --tag pins one project\'s release');
   });

@@ -74,6 +74,19 @@ describe('S3Store against moto', () => {
     await expect(readFile(local)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('listProjects: the project folders under the prefix (ListObjectsV2 with delimiter /), not files, dot-folders or a sibling prefix; list("") still refused', async () => {
+    const s = store('projects-test');
+    await s.putText('penguins/v1.0/release.json', '{}');
+    await s.putText('diabetes/latest.json', '{"tag":"v1"}');
+    await s.putText('.cache/x', 'x');
+    await s.putText('notes.txt', 'not a project');
+    await store('projects-test-other').putText('elsewhere/latest.json', '{}');
+    expect(await s.listProjects()).toEqual(['diabetes', 'penguins']);
+    expect(await store('projects-none').listProjects()).toEqual([]);
+    expect(await store('').listProjects()).toEqual(expect.arrayContaining(['projects-test', 'projects-test-other']));
+    await expect(s.list('')).rejects.toThrow(/not a plain relative path/);
+  });
+
   it('uploads a file above the part size in parts, and verifies it', async () => {
     const big = randomBytes(PART_SIZE + 3 * 1024 * 1024);
     const src = path.join(dir, 'big.onnx');

@@ -26,8 +26,8 @@ function writeRelease(project: string, tag: string, model: Buffer, manifest: Rel
   writeFileSync(join(dir, 'release.json'), JSON.stringify({ ...manifest, project }));
 }
 
-async function infer(name: string): Promise<{ status: number; body: { model_name: string; model_version: string; outputs: { name: string; data: number[] }[]; error?: string } }> {
-  const res = await fetch(`${serving.url}/v2/models/${name}/infer`, {
+async function infer(name: string, url = serving.url): Promise<{ status: number; body: { model_name: string; model_version: string; outputs: { name: string; data: number[] }[]; error?: string } }> {
+  const res = await fetch(`${url}/v2/models/${name}/infer`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [smoke().inputs[0]] }),
   });
   return { status: res.status, body: (await res.json()) as never };
@@ -90,5 +90,28 @@ describe('one server, two projects', () => {
     expect(metrics).toContain(`cd4ml_model_version_info{model="${PROJECT}",version="v2"} 1`);
     expect(metrics).toContain(`cd4ml_model_version_info{model="${MASS}",version="m1"} 1`);
     expect(metrics).toMatch(new RegExp(`nv_inference_request_success\\{model="${MASS}",version="m2"\\} \\d+`));
+  });
+});
+
+describe('serve with no --project', () => {
+  it('serves every project folder in the store', async () => {
+    const all = await startServing({ store: store.dir, port: 0, handleSignals: false, logLevel: 'silent', registryOptions: { pollIntervalMs: 100, workers: 1 } });
+    try {
+      expect(await (await fetch(`${all.url}/v1/models`)).json()).toEqual({ models: [PROJECT, MASS].sort() });
+      const b = await infer(MASS, all.url);
+      expect(b).toMatchObject({ status: 200, body: { model_name: MASS } });
+    } finally {
+      await all.shutdown();
+    }
+  });
+
+  it('refuses a store with no projects, naming it and what to do', async () => {
+    const empty = new TestStore();
+    try {
+      await expect(startServing({ store: empty.dir, port: 0, handleSignals: false, logLevel: 'silent' }))
+        .rejects.toThrow(`serve: the store ${empty.dir} has no project folders`);
+    } finally {
+      empty.remove();
+    }
   });
 });

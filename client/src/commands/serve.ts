@@ -10,7 +10,7 @@ export function serveCommand(program: Command): void {
         'without --tag it serves <store>/<project>/latest.json and follows new releases',
     )
     .requiredOption('--store <folder|s3://bucket/prefix>', 'release store: a folder, or S3 (AWS_REGION, credentials and AWS_ENDPOINT_URL_S3 from the environment)')
-    .option('--project <name>', 'project whose releases to serve; repeat it to serve several from one server (/v2/models/<project>)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--project <name>', 'project whose releases to serve; repeat it to serve several from one server (/v2/models/<project>); none: every project in the store at start (restart to pick up new ones)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--tag <tag>', 'serve exactly this release')
     .option('--port <n>', 'port to listen on', parsePort, 8080)
     .option('--host <h>', 'address to listen on', '127.0.0.1')
