@@ -6,10 +6,10 @@ import type { RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { parseProjectConfig, type Ec2LocationConfig } from '@cd4ml/contracts';
 import { runInstancesInput } from '@cd4ml/activities/compute/ec2/launch';
 import {
-  USER_DATA_MAX_BYTES, instanceSecretSources, instanceTemporalValues, renderUserData,
+  INSTANCE_SECRET_ENV, USER_DATA_MAX_BYTES, instanceSecretSources, instanceTemporalValues, renderUserData,
 } from '@cd4ml/activities/compute/ec2/user-data';
 import { temporalSettings } from '@cd4ml/contracts';
-import { renderLocationUserData } from '@cd4ml/client/commands/ec2';
+import { renderLocationUserData, SECRET_ENV } from '@cd4ml/client/commands/ec2';
 import { FakeImds } from '../fakes/imds.ts';
 
 const ec2Location = (yaml: string): Ec2LocationConfig =>
@@ -166,5 +166,11 @@ describe('the fake IMDSv2', () => {
     expect((await fetch(`${imds.endpoint}/latest/api/token`, {
       method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60', 'x-forwarded-for': '10.0.0.1' },
     })).status).toBe(403);
+  });
+});
+
+describe('cd4ml ec2 user-data help', () => {
+  it('names the same instance secret variables as the control worker', () => {
+    expect(SECRET_ENV).toEqual(INSTANCE_SECRET_ENV);
   });
 });

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { sweepAndFollow } from './sweep.ts';
 import { ciContext } from '../ci-context.ts';
 import { trainAndFollow } from './train.ts';
 import { buildImageAndFollow } from './build-image.ts';
@@ -35,6 +34,7 @@ export function ciCommand(program: Command): void {
       if (command.kind === 'build-image') return buildImageAndFollow(common, o.wait);
       const reason = `ci ${commit?.slice(0, 8) ?? branch}: ${message.split('\n', 1)[0]!.trim()}`;
       if (command.kind === 'sweep') {
+        const { sweepAndFollow } = await import('../sweep-follow.ts');
         return sweepAndFollow({ ...common, releaseTag: command.releaseTag, grid: command.grid, location: command.location ?? o.location, reason }, o.wait);
       }
       return trainAndFollow({ ...common, releaseTag: command.releaseTag, location: command.location ?? o.location, reason }, o.wait);

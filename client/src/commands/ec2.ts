@@ -1,10 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { parseProjectConfig, temporalSettings, type Ec2LocationConfig } from '@cd4ml/contracts';
-import {
-  INSTANCE_SECRET_ENV, instanceTemporalValues, renderUserData, sendsCd4mlUserData,
-} from '@cd4ml/activities/compute/ec2/user-data';
+import type { Ec2LocationConfig } from '@cd4ml/contracts';
+
+// The control worker's INSTANCE_SECRET_ENV (activities/src/compute/ec2/user-data.ts), named here for
+// the help text so that registering this command loads none of the activities (see cli.ts).
+export const SECRET_ENV = {
+  apiKeySsmParameter: 'CD4ML_INSTANCE_API_KEY_SSM_PARAMETER',
+  clientCertSsmParameter: 'CD4ML_INSTANCE_TLS_CLIENT_CERT_SSM_PARAMETER',
+  clientKeySsmParameter: 'CD4ML_INSTANCE_TLS_CLIENT_KEY_SSM_PARAMETER',
+} as const;
 
 export interface UserDataRequest {
   /** cd4ml.yaml on this machine. */
@@ -34,6 +39,9 @@ export interface RenderedUserData {
  * every launch of a template.
  */
 export async function renderLocationUserData(req: UserDataRequest): Promise<RenderedUserData> {
+  const [{ parseProjectConfig, temporalSettings }, { instanceTemporalValues, renderUserData, sendsCd4mlUserData }] = await Promise.all([
+    import('@cd4ml/contracts'), import('@cd4ml/activities/compute/ec2/user-data'),
+  ]);
   const file = path.resolve(req.configPath);
   const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new Error(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file (give its path with --config)' : err.message}`);
@@ -98,16 +106,16 @@ export function ec2Command(program: Command): void {
     .requiredOption('--location <name>', 'an EC2 location of cd4ml.yaml')
     .option('--config <path>', 'cd4ml.yaml on this machine', 'cd4ml.yaml')
     .option('--source <git url>', 'where the instance clones cd4ml from when its AMI has no /opt/cd4ml (default: $CD4ML_SOURCE)')
-    .option('--api-key-ssm-parameter <name>', `SSM parameter (SecureString) the instance reads the Temporal API key from, with its role (default: $${INSTANCE_SECRET_ENV.apiKeySsmParameter})`)
-    .option('--tls-client-cert-ssm-parameter <name>', `mTLS: SSM parameter the instance reads its client certificate from (default: $${INSTANCE_SECRET_ENV.clientCertSsmParameter})`)
-    .option('--tls-client-key-ssm-parameter <name>', `mTLS: SSM parameter (SecureString) the instance reads its client key from (default: $${INSTANCE_SECRET_ENV.clientKeySsmParameter})`)
+    .option('--api-key-ssm-parameter <name>', `SSM parameter (SecureString) the instance reads the Temporal API key from, with its role (default: $${SECRET_ENV.apiKeySsmParameter})`)
+    .option('--tls-client-cert-ssm-parameter <name>', `mTLS: SSM parameter the instance reads its client certificate from (default: $${SECRET_ENV.clientCertSsmParameter})`)
+    .option('--tls-client-key-ssm-parameter <name>', `mTLS: SSM parameter (SecureString) the instance reads its client key from (default: $${SECRET_ENV.clientKeySsmParameter})`)
     .action(async (o) => {
       const env = process.env;
       const { script, notes } = await renderLocationUserData({
         configPath: o.config, location: o.location, source: o.source ?? env.CD4ML_SOURCE ?? '',
-        apiKeySsmParameter: o.apiKeySsmParameter ?? env[INSTANCE_SECRET_ENV.apiKeySsmParameter] ?? '',
-        clientCertSsmParameter: o.tlsClientCertSsmParameter ?? env[INSTANCE_SECRET_ENV.clientCertSsmParameter],
-        clientKeySsmParameter: o.tlsClientKeySsmParameter ?? env[INSTANCE_SECRET_ENV.clientKeySsmParameter],
+        apiKeySsmParameter: o.apiKeySsmParameter ?? env[SECRET_ENV.apiKeySsmParameter] ?? '',
+        clientCertSsmParameter: o.tlsClientCertSsmParameter ?? env[SECRET_ENV.clientCertSsmParameter],
+        clientKeySsmParameter: o.tlsClientKeySsmParameter ?? env[SECRET_ENV.clientKeySsmParameter],
       });
       // Notes on stderr: stdout is the script alone, ready for `> user-data.sh` or a template.
       for (const note of notes) console.error(`cd4ml: note: ${note}`);

@@ -1,9 +1,4 @@
 import type { Command } from 'commander';
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { stageLogKey } from '@cd4ml/contracts/ids';
-import { connectClient } from '../connection.ts';
-import { storeOfRun } from '../runs/run-store.ts';
-import { printStageLog } from '../runs/follow-log.ts';
 import { RUNS_EXIT } from './exit-codes.ts';
 
 /** Stages whose output the location keeps per run. */
@@ -17,6 +12,10 @@ export function logsCommand(program: Command): void {
     .option('--follow', 'keep printing until the stage ends')
     .option('--store <folder|s3://bucket/prefix>', "the release store (default: the one the run's plan names)")
     .action(async (id: string, opts: { stage: string; follow?: boolean; store?: string }) => {
+      // Loaded here, not at the top: registering commands stays cheap (see cli.ts).
+      const [{ WorkflowNotFoundError }, { stageLogKey }, { connectClient }, { storeOfRun }, { printStageLog }] = await Promise.all([
+        import('@temporalio/client'), import('@cd4ml/contracts/ids'), import('../connection.ts'), import('../runs/run-store.ts'), import('../runs/follow-log.ts'),
+      ]);
       if (!KEPT_STAGES.includes(opts.stage)) {
         console.error(`cd4ml logs: --stage ${opts.stage}: no output is kept for it; one of ${KEPT_STAGES.join(', ')}`);
         process.exitCode = RUNS_EXIT.badInput;

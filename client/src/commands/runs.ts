@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { connectClient } from '../connection.ts';
-import { listRuns } from '../runs/list-runs.ts';
-import { runsQuery, type RunFilters } from '../runs/query.ts';
-import { renderRuns } from '../runs/render-runs.ts';
+import type { RunFilters } from '../runs/query.ts';
 import { positiveInt } from './parse-options.ts';
 import { RUNS_EXIT } from './exit-codes.ts';
 
@@ -18,6 +15,10 @@ export function runsCommand(program: Command): void {
     .option('--limit <n>', 'at most this many', positiveInt('--limit'), 50)
     .option('--json', 'one JSON object per line instead of the table')
     .action(async (opts: RunFilters & { limit: number; json?: boolean }) => {
+      // Loaded here, not at the top: registering commands stays cheap (see cli.ts).
+      const [{ connectClient }, { listRuns }, { runsQuery }, { renderRuns }] = await Promise.all([
+        import('../connection.ts'), import('../runs/list-runs.ts'), import('../runs/query.ts'), import('../runs/render-runs.ts'),
+      ]);
       try {
         runsQuery(opts); // bad filters are refused before connecting
       } catch (err) {

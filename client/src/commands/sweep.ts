@@ -1,9 +1,5 @@
 import type { Command } from 'commander';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { parseGrid, sweepWorkflowId, type SweepRequestInput, type SweepResult, type SweepStatus } from '@cd4ml/contracts';
-import { connectClient } from '../connection.ts';
-import { startSweep } from '../start-sweep.ts';
-import { renderSweepStatus } from '../render-sweep.ts';
+import type { SweepRequestInput, SweepStatus } from '@cd4ml/contracts';
 import { positiveInt, positiveNumber } from './parse-options.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -30,6 +26,8 @@ export function sweepCommand(program: Command): void {
     .option('--config <path>', 'cd4ml.yaml path in the repository', 'cd4ml.yaml')
     .option('--no-wait', 'start (or find) the sweep and return its id')
     .action(async (o) => {
+      // Loaded here, not at the top: registering commands stays cheap (see cli.ts).
+      const [{ parseGrid }, { sweepAndFollow }] = await Promise.all([import('@cd4ml/contracts'), import('../sweep-follow.ts')]);
       const missing = ['repo', 'project', 'tag'].filter((k) => !o[k]);
       if (missing.length) throw new Error(`cd4ml sweep needs ${missing.map((m) => `--${m}`).join(', ')}`);
       if (!o.grid.length && !o.sweep) throw new Error("cd4ml sweep needs --grid key=values (e.g. --grid 'train.C=0.1,1,10') or --sweep <name>");
@@ -51,34 +49,10 @@ export function sweepCommand(program: Command): void {
     .description('the trials of a sweep: setting, state, metric with interval, cost, machine')
     .requiredOption('--project <name>', 'project name')
     .action(async (tag: string, o: { project: string }) => {
+      const [{ sweepWorkflowId }, { connectClient }, { renderSweepStatus }] = await Promise.all([
+        import('@cd4ml/contracts'), import('../connection.ts'), import('../render-sweep.ts'),
+      ]);
       const client = await connectClient();
       console.log(renderSweepStatus(await client.workflow.getHandle(sweepWorkflowId(o.project, tag)).query<SweepStatus>('sweepStatus')));
     });
-}
-
-/** Starts (or attaches to) a sweep and, with `wait`, prints each trial's change of state and the table at the end. */
-export async function sweepAndFollow(request: SweepRequestInput, wait: boolean): Promise<void> {
-  const client = await connectClient();
-  const { handle, attached } = await startSweep(client, request);
-  console.log(`${attached ? 'attached to' : 'started'} ${handle.workflowId}`);
-  if (!wait) return;
-  const seen = new Map<number, string>();
-  let done = false;
-  const ended = handle.result().finally(() => void (done = true)) as Promise<SweepResult>;
-  while (!done) {
-    const s = await handle.query<SweepStatus>('sweepStatus').catch(() => undefined);
-    for (const t of s?.trials ?? []) {
-      if (seen.get(t.n) !== t.state) console.log(`trial ${t.n}: ${t.state}${typeof t.metric === 'number' ? ` (${s!.metric} ${t.metric})` : ''}`);
-      seen.set(t.n, t.state);
-    }
-    await Promise.race([ended.catch(() => undefined), sleep(2000)]);
-  }
-  try {
-    const result = await ended;
-    console.log(renderSweepStatus(result));
-    process.exitCode = result.release ? 0 : 3;
-  } catch (err) {
-    console.error(`${handle.workflowId} failed: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
-    process.exitCode = 1;
-  }
 }
