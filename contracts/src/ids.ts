@@ -34,6 +34,6 @@ export const sweepWorkflowId = (project: string, releaseTag: string): string => 
 export const sweepTrialWorkflowId = (project: string, releaseTag: string, n: number): string => `sweep/${project}/${releaseTag}/trial-${n}`;
 
 /** A stage's output kept in the release store for `cd4ml logs`: per run, since a failed tag may run again. */
-export const stageLogKey = (workflowId: string, runId: string, stage: string): string => `runs/${workflowId}/${runId}/logs/${stage}.log`;
+export const stageLogKey = (workflowId: string, runId: string, stage: string): string => `.runs/${workflowId}/${runId}/logs/${stage}.log`;
 /** The bound on a kept stage log: its last bytes. */
 export const STAGE_LOG_MAX_BYTES = 1024 * 1024;
